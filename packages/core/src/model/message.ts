@@ -1,0 +1,202 @@
+import { z } from 'zod';
+import { type FieldIssue, type MailError, mailError } from '../errors.js';
+import { type Address, addressSchema } from './address.js';
+import { hasControlCharacter } from './text.js';
+
+/** Limits that hold for every provider mailroute supports (SES's 10 MB raw message is the tightest). */
+export const messageLimits = {
+  maxRecipients: 1000,
+  maxSubjectLength: 998,
+  maxBodyBytes: 10 * 1024 * 1024,
+  maxTotalBytes: 10 * 1024 * 1024,
+  maxAttachments: 100,
+  maxHeaders: 50,
+  maxTags: 10,
+  maxMetadataBytes: 8 * 1024,
+} as const;
+
+/** Headers that the message fields or the providers own; setting them by hand is refused. */
+const RESERVED_HEADERS = new Set([
+  'from',
+  'to',
+  'cc',
+  'bcc',
+  'reply-to',
+  'subject',
+  'date',
+  'message-id',
+  'sender',
+  'return-path',
+  'mime-version',
+  'content-type',
+  'content-transfer-encoding',
+  'content-disposition',
+  'received',
+  'dkim-signature',
+  'x-sg-id',
+  'x-sg-eid',
+  'x-ses-configuration-set',
+]);
+
+/** The header that carries our message id on every provider. */
+export const MESSAGE_ID_HEADER = 'X-Mailroute-Id';
+/** The key that carries our message id in SendGrid custom_args and SES message tags. */
+export const MESSAGE_ID_TAG = 'mailroute_id';
+
+const HEADER_NAME = /^[!-9;-~]+$/;
+const METADATA_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
+
+const noLineBreaks = (label: string) =>
+  z.string().refine((value) => !/[\r\n\0]/.test(value), {
+    message: `${label} must not contain line breaks (header injection)`,
+  });
+
+const attachmentSchema = z.strictObject({
+  filename: z
+    .string()
+    .min(1)
+    .max(255)
+    .refine((name) => !hasControlCharacter(name) && !/[\\/]/.test(name), {
+      message: 'must be a plain file name without path separators or control characters',
+    }),
+  /** Base64 of the file's bytes. */
+  content: z.base64({ message: 'must be base64' }),
+  contentType: z
+    .string()
+    .regex(/^[\w.+-]+\/[\w.+-]+$/, { message: 'must be a MIME type such as application/pdf' })
+    .default('application/octet-stream'),
+  disposition: z.enum(['attachment', 'inline']).default('attachment'),
+  /** Referenced from HTML as `cid:<contentId>`; required for inline parts. */
+  contentId: z
+    .string()
+    .regex(/^[A-Za-z0-9._@$-]{1,128}$/, { message: 'must be 1-128 of A-Z a-z 0-9 . _ @ $ -' })
+    .optional(),
+});
+
+export const messageInputSchema = z
+  .strictObject({
+    from: addressSchema,
+    to: z.array(addressSchema).default([]),
+    cc: z.array(addressSchema).default([]),
+    bcc: z.array(addressSchema).default([]),
+    replyTo: z.array(addressSchema).default([]),
+    subject: noLineBreaks('subject').min(1, { message: 'subject must not be empty' }).max(messageLimits.maxSubjectLength),
+    text: z.string().optional(),
+    html: z.string().optional(),
+    attachments: z.array(attachmentSchema).max(messageLimits.maxAttachments).default([]),
+    headers: z
+      .record(
+        z.string().regex(HEADER_NAME, { message: 'header names are printable ASCII without ":"' }),
+        noLineBreaks('header value').max(998),
+      )
+      .default({}),
+    tags: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(255)
+          .refine((tag) => !hasControlCharacter(tag), { message: 'must not contain control characters' }),
+      )
+      .max(messageLimits.maxTags)
+      .default([]),
+    metadata: z
+      .record(z.string().regex(METADATA_KEY, { message: 'metadata keys are 1-64 of A-Z a-z 0-9 _ . -' }), z.string().max(1000))
+      .default({}),
+    sendAt: z.coerce.date().optional(),
+    idempotencyKey: z.string().min(1).max(255).optional(),
+  })
+  .superRefine((message, ctx) => {
+    const recipients = message.to.length + message.cc.length + message.bcc.length;
+    if (recipients === 0) {
+      ctx.addIssue({ code: 'custom', path: ['to'], message: 'at least one recipient (to, cc or bcc) is required' });
+    }
+    if (recipients > messageLimits.maxRecipients) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['to'],
+        message: `at most ${messageLimits.maxRecipients} recipients in to, cc and bcc together (got ${recipients})`,
+      });
+    }
+    if (!message.text && !message.html) {
+      ctx.addIssue({ code: 'custom', path: ['text'], message: 'text or html is required' });
+    }
+    const bodyBytes = byteLength(message.text) + byteLength(message.html);
+    if (bodyBytes > messageLimits.maxBodyBytes) {
+      ctx.addIssue({ code: 'custom', path: ['html'], message: `text and html together exceed ${messageLimits.maxBodyBytes} bytes` });
+    }
+    let totalBytes = bodyBytes;
+    message.attachments.forEach((attachment, index) => {
+      totalBytes += decodedBase64Length(attachment.content);
+      if (attachment.disposition === 'inline' && !attachment.contentId) {
+        ctx.addIssue({ code: 'custom', path: ['attachments', index, 'contentId'], message: 'inline attachments need a contentId' });
+      }
+    });
+    if (totalBytes > messageLimits.maxTotalBytes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['attachments'],
+        message: `message exceeds ${messageLimits.maxTotalBytes} bytes with attachments (got ${totalBytes})`,
+      });
+    }
+    const headerNames = Object.keys(message.headers);
+    if (headerNames.length > messageLimits.maxHeaders) {
+      ctx.addIssue({ code: 'custom', path: ['headers'], message: `at most ${messageLimits.maxHeaders} custom headers` });
+    }
+    for (const name of headerNames) {
+      if (RESERVED_HEADERS.has(name.toLowerCase()) || name.toLowerCase() === MESSAGE_ID_HEADER.toLowerCase()) {
+        ctx.addIssue({ code: 'custom', path: ['headers', name], message: `header ${name} is set by mailroute and cannot be overridden` });
+      }
+    }
+    const metadataBytes = Object.entries(message.metadata).reduce((sum, [k, v]) => sum + byteLength(k) + byteLength(v), 0);
+    if (metadataBytes > messageLimits.maxMetadataBytes) {
+      ctx.addIssue({ code: 'custom', path: ['metadata'], message: `metadata exceeds ${messageLimits.maxMetadataBytes} bytes` });
+    }
+    if (MESSAGE_ID_TAG in message.metadata) {
+      ctx.addIssue({ code: 'custom', path: ['metadata', MESSAGE_ID_TAG], message: `metadata key ${MESSAGE_ID_TAG} is reserved` });
+    }
+  });
+
+/** What an app submits. */
+export type MessageInput = z.input<typeof messageInputSchema>;
+/** A validated, normalised message, before mailroute gives it an id. */
+export type MessageContent = z.output<typeof messageInputSchema>;
+export type Attachment = MessageContent['attachments'][number];
+
+/** A message as providers see it: validated content plus our id. */
+export interface Message extends MessageContent {
+  readonly id: string;
+}
+
+export type { Address };
+
+export type ParseResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: MailError };
+
+/** Validates an app's message; every problem is reported with the path of its field. */
+export function parseMessage(input: unknown): ParseResult<MessageContent> {
+  const result = messageInputSchema.safeParse(input);
+  if (result.success) return { ok: true, value: result.data };
+  const issues: FieldIssue[] = result.error.issues.flatMap((issue) => {
+    const path = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ path: [...path, key].join('.'), message: 'unknown field' }));
+    }
+    return [{ path: path.join('.') || '(message)', message: issue.message }];
+  });
+  const summary = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+  return { ok: false, error: mailError('INVALID_MESSAGE', summary, { issues }) };
+}
+
+/** All envelope recipients of a message. */
+export function recipientsOf(message: MessageContent): Address[] {
+  return [...message.to, ...message.cc, ...message.bcc];
+}
+
+function byteLength(value: string | undefined): number {
+  return value === undefined ? 0 : Buffer.byteLength(value, 'utf8');
+}
+
+function decodedBase64Length(base64: string): number {
+  const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
+  return Math.floor((base64.length * 3) / 4) - padding;
+}

@@ -1,0 +1,205 @@
+import CircuitBreaker from 'opossum';
+import { type MailError, mailError } from '../errors.js';
+import type { Message } from '../model/message.js';
+import { type Provider, rejected, type SendOutcome } from '../provider.js';
+
+export interface BreakerOptions {
+  /** A call is cut (aborted) after this long. */
+  readonly timeoutMs: number;
+  /** Most calls in flight to this provider from this process; more are refused at once. */
+  readonly capacity: number;
+  /** Calls in the rolling window before the breaker may open at all. */
+  readonly volumeThreshold: number;
+  /** Failure percentage in the rolling window above which the breaker opens. */
+  readonly errorThresholdPercentage: number;
+  /** How long an open breaker waits before letting one probe through (half-open). */
+  readonly resetTimeoutMs: number;
+  readonly rollingCountTimeoutMs: number;
+  readonly rollingCountBuckets: number;
+}
+
+export const defaultBreakerOptions: BreakerOptions = {
+  timeoutMs: 10_000,
+  capacity: 100,
+  volumeThreshold: 10,
+  errorThresholdPercentage: 50,
+  resetTimeoutMs: 30_000,
+  rollingCountTimeoutMs: 10_000,
+  rollingCountBuckets: 10,
+};
+
+export type BreakerState = 'closed' | 'open' | 'half_open';
+
+/** After a timeout the provider gets this long to say whether its request reached the wire. */
+const ABORT_GRACE_MS = 50;
+
+/** Rejection that carries a provider's classified failure through opossum. */
+class ProviderCallFailed extends Error {
+  constructor(readonly outcome: SendOutcome & { ok: false }) {
+    super(outcome.error.message);
+  }
+}
+
+export type BreakerCallResult =
+  | { readonly kind: 'called'; readonly outcome: SendOutcome }
+  | { readonly kind: 'skipped'; readonly error: MailError };
+
+export interface ProviderBreaker {
+  readonly provider: Provider;
+  readonly options: BreakerOptions;
+  state(): BreakerState;
+  /** When an open breaker will let a probe through (epoch ms), if it is open. */
+  halfOpenAt(): number | undefined;
+  call(message: Message, signal: AbortSignal | undefined): Promise<BreakerCallResult>;
+  stats(): CircuitBreaker.Stats;
+  /** Opens the breaker until `close()`; for operators who want traffic off a provider now. */
+  forceOpen(): void;
+  close(): void;
+  onStateChange(listener: (state: BreakerState) => void): void;
+  shutdown(): void;
+}
+
+export function createProviderBreaker(provider: Provider, options: BreakerOptions, now: () => number = Date.now): ProviderBreaker {
+  const breaker = new CircuitBreaker(
+    async (message: Message, signal: AbortSignal | undefined) => {
+      const outcome = await sendWithTimeout(provider, message, options.timeoutMs, signal);
+      if (!outcome.ok) throw new ProviderCallFailed(outcome);
+      return outcome;
+    },
+    {
+      name: provider.name,
+      timeout: false,
+      capacity: options.capacity,
+      volumeThreshold: options.volumeThreshold,
+      errorThresholdPercentage: options.errorThresholdPercentage,
+      resetTimeout: options.resetTimeoutMs,
+      rollingCountTimeout: options.rollingCountTimeoutMs,
+      rollingCountBuckets: options.rollingCountBuckets,
+      // A bad address fails everywhere: it says nothing about the provider's health.
+      errorFilter: (error: unknown) => error instanceof ProviderCallFailed && error.outcome.error.category === 'message',
+    },
+  );
+  let openedAt: number | undefined;
+  breaker.on('open', () => {
+    openedAt = now();
+  });
+  breaker.on('close', () => {
+    openedAt = undefined;
+  });
+
+  return {
+    provider,
+    options,
+    state: () => (breaker.opened ? 'open' : breaker.halfOpen ? 'half_open' : 'closed'),
+    halfOpenAt: () => (breaker.opened && openedAt !== undefined ? openedAt + options.resetTimeoutMs : undefined),
+    async call(message, signal) {
+      try {
+        return { kind: 'called', outcome: await breaker.fire(message, signal) };
+      } catch (error) {
+        if (error instanceof ProviderCallFailed) return { kind: 'called', outcome: error.outcome };
+        const code = (error as { code?: unknown }).code;
+        if (code === 'EOPENBREAKER' || code === 'ESHUTDOWN') {
+          return {
+            kind: 'skipped',
+            error: mailError('BREAKER_OPEN', `circuit breaker for ${provider.name} is open`, { provider: provider.name }),
+          };
+        }
+        if (code === 'ESEMLOCKED') {
+          return {
+            kind: 'called',
+            outcome: rejected(
+              mailError('PROVIDER_BUSY', `${options.capacity} calls already in flight to ${provider.name}`, { provider: provider.name }),
+            ),
+          };
+        }
+        return { kind: 'called', outcome: rejected(unexpected(provider, error)) };
+      }
+    },
+    stats: () => breaker.stats,
+    forceOpen: () => breaker.open(),
+    close: () => breaker.close(),
+    onStateChange(listener) {
+      breaker.on('open', () => listener('open'));
+      breaker.on('halfOpen', () => listener('half_open'));
+      breaker.on('close', () => listener('closed'));
+    },
+    shutdown: () => breaker.shutdown(),
+  };
+}
+
+/**
+ * Calls the provider with a per-call AbortController, so a timeout cuts exactly this
+ * request (opossum's own abort controller is shared by every call of the breaker).
+ */
+function sendWithTimeout(
+  provider: Provider,
+  message: Message,
+  timeoutMs: number,
+  callerSignal: AbortSignal | undefined,
+): Promise<SendOutcome> {
+  const controller = new AbortController();
+  const signal = callerSignal ? AbortSignal.any([controller.signal, callerSignal]) : controller.signal;
+  const sending = safeSend(provider, message, signal);
+  return new Promise((resolve) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      controller.abort(new Error(`timed out after ${timeoutMs} ms`));
+      const grace = setTimeout(() => finish(timedOut(provider, timeoutMs)), ABORT_GRACE_MS);
+      sending.then((outcome) => {
+        clearTimeout(grace);
+        finish(outcome.ok ? outcome : asTimeout(outcome, provider, timeoutMs));
+      });
+    }, timeoutMs);
+    const finish = (outcome: SendOutcome) => {
+      if (settled) return;
+      settled = true;
+      resolve(outcome);
+    };
+    sending.then((outcome) => {
+      if (controller.signal.aborted) return;
+      clearTimeout(timer);
+      finish(outcome);
+    });
+  });
+}
+
+async function safeSend(provider: Provider, message: Message, signal: AbortSignal): Promise<SendOutcome> {
+  try {
+    return await provider.send(message, { signal });
+  } catch (error) {
+    return rejected(unexpected(provider, error));
+  }
+}
+
+/**
+ * A provider that answered the abort knows whether its request was written: if it was
+ * not, the call never reached the provider and is an ordinary provider fault.
+ */
+function asTimeout(outcome: SendOutcome & { ok: false }, provider: Provider, timeoutMs: number): SendOutcome {
+  if (outcome.error.detail?.requestWritten === false) {
+    return rejected(
+      mailError('PROVIDER_UNREACHABLE', `no connection to ${provider.name} within ${timeoutMs} ms`, {
+        provider: provider.name,
+        detail: outcome.error.detail,
+      }),
+    );
+  }
+  return rejected(
+    mailError('TIMEOUT', `${provider.name} did not answer within ${timeoutMs} ms`, {
+      provider: provider.name,
+      ...(outcome.error.detail ? { detail: outcome.error.detail } : {}),
+    }),
+  );
+}
+
+function timedOut(provider: Provider, timeoutMs: number): SendOutcome {
+  return rejected(mailError('TIMEOUT', `${provider.name} did not answer within ${timeoutMs} ms`, { provider: provider.name }));
+}
+
+function unexpected(provider: Provider, error: unknown): MailError {
+  const text = error instanceof Error ? error.message : String(error);
+  return mailError('PROVIDER_ERROR', `${provider.name} failed unexpectedly: ${text}`, {
+    provider: provider.name,
+    detail: { code: error instanceof Error ? error.name : typeof error, body: text },
+  });
+}

@@ -1,0 +1,214 @@
+import { type MailError, mailError } from '../errors.js';
+import type { Message } from '../model/message.js';
+import type { Provider } from '../provider.js';
+import { type BreakerOptions, type BreakerState, createProviderBreaker, defaultBreakerOptions, type ProviderBreaker } from './breaker.js';
+import { type AttemptRecord, RouterEventBus, type RouterEventName, type RouterListener, type SkipRecord } from './events.js';
+import { type RoutingStrategy, routeOrder } from './order.js';
+
+/**
+ * What to do when a provider may have accepted the message but we cannot tell (timeout or
+ * reset after the request was written): `resend` through the next provider now (a possible
+ * duplicate), or `confirm`: stop and let the caller wait for the provider's webhook events.
+ */
+export type AmbiguousPolicy = 'resend' | 'confirm';
+
+export interface RoutedProvider {
+  readonly provider: Provider;
+  /** Share of first choices under the `weighted` strategy; 0 means standby only. */
+  readonly weight?: number;
+  readonly breaker?: Partial<BreakerOptions>;
+}
+
+export interface RouterOptions {
+  readonly providers: readonly RoutedProvider[];
+  readonly strategy?: RoutingStrategy;
+  readonly ambiguousPolicy?: AmbiguousPolicy;
+  readonly breaker?: Partial<BreakerOptions>;
+  /** Operator overrides: a provider for which this returns false is skipped. */
+  readonly isEnabled?: (providerName: string) => boolean;
+  readonly random?: () => number;
+  readonly now?: () => number;
+}
+
+export interface SendOptions {
+  readonly signal?: AbortSignal;
+  /** Providers not to use for this message (e.g. one that may already have it). */
+  readonly exclude?: readonly string[];
+}
+
+interface RouteBase {
+  readonly attempts: readonly AttemptRecord[];
+  readonly skipped: readonly SkipRecord[];
+}
+
+export type RouteResult =
+  | (RouteBase & { readonly status: 'sent'; readonly provider: string; readonly providerMessageId: string })
+  /** A message fault: it would fail on any provider. */
+  | (RouteBase & { readonly status: 'failed'; readonly error: MailError })
+  /** Ambiguous outcome under the `confirm` policy: the provider may have the message. */
+  | (RouteBase & { readonly status: 'held'; readonly provider: string; readonly error: MailError })
+  /**
+   * Every provider failed or was skipped. `retryAt` is the earliest time a provider said it
+   * can take mail again (Retry-After, breaker reset); absent when some provider gave no hint.
+   */
+  | (RouteBase & { readonly status: 'retry'; readonly error: MailError; readonly retryAt?: number });
+
+export interface ProviderHealth {
+  readonly name: string;
+  readonly type: string;
+  readonly enabled: boolean;
+  readonly state: BreakerState;
+  readonly halfOpenAt?: number;
+  readonly fires: number;
+  readonly successes: number;
+  readonly failures: number;
+  readonly rejects: number;
+  readonly latencyMeanMs: number;
+}
+
+interface Entry {
+  readonly name: string;
+  readonly weight: number;
+  readonly breaker: ProviderBreaker;
+}
+
+export interface Router {
+  send(message: Message, options?: SendOptions): Promise<RouteResult>;
+  on<K extends RouterEventName>(name: K, listener: RouterListener<K>): () => void;
+  health(): ProviderHealth[];
+  providerNames(): string[];
+  /** Opens a provider's breaker by hand (`open`) or closes it again (`closed`). */
+  setBreaker(providerName: string, state: 'open' | 'closed'): void;
+  /** Stops breaker timers and closes every provider's connections. */
+  close(): Promise<void>;
+}
+
+export function createRouter(options: RouterOptions): Router {
+  const strategy = options.strategy ?? 'priority';
+  const ambiguousPolicy = options.ambiguousPolicy ?? 'resend';
+  const isEnabled = options.isEnabled ?? (() => true);
+  const random = options.random ?? Math.random;
+  const now = options.now ?? Date.now;
+  const events = new RouterEventBus();
+
+  const names = new Set<string>();
+  const entries: Entry[] = options.providers.map((routed) => {
+    const { name } = routed.provider;
+    if (names.has(name)) throw new Error(`provider name "${name}" is used twice`);
+    names.add(name);
+    const breakerOptions = { ...defaultBreakerOptions, ...options.breaker, ...routed.breaker };
+    const breaker = createProviderBreaker(routed.provider, breakerOptions, now);
+    breaker.onStateChange((state) => events.emit('breaker', { provider: name, state, at: now() }));
+    return { name, weight: routed.weight ?? 1, breaker };
+  });
+  const byName = new Map(entries.map((entry) => [entry.name, entry]));
+
+  async function send(message: Message, sendOptions: SendOptions = {}): Promise<RouteResult> {
+    const attempts: AttemptRecord[] = [];
+    const skipped: SkipRecord[] = [];
+    let lastError: MailError | undefined;
+    let retryAt: number | undefined = Number.POSITIVE_INFINITY;
+    const hint = (at: number | undefined) => {
+      retryAt = at === undefined || retryAt === undefined ? undefined : Math.min(retryAt, at);
+    };
+
+    for (const entry of routeOrder(entries, strategy, random)) {
+      if (sendOptions.exclude?.includes(entry.name) || !isEnabled(entry.name)) {
+        const error = mailError('PROVIDER_DISABLED', `${entry.name} is disabled or excluded`, { provider: entry.name });
+        skipped.push({ provider: entry.name, error });
+        if (events.hasListeners('skip')) events.emit('skip', { messageId: message.id, provider: entry.name, error });
+        continue;
+      }
+      const startedAt = now();
+      const result = await entry.breaker.call(message, sendOptions.signal);
+      if (result.kind === 'skipped') {
+        skipped.push({ provider: entry.name, error: result.error });
+        if (events.hasListeners('skip')) events.emit('skip', { messageId: message.id, provider: entry.name, error: result.error });
+        lastError = result.error;
+        hint(entry.breaker.halfOpenAt());
+        continue;
+      }
+      const finishedAt = now();
+      const { outcome } = result;
+      const attempt: AttemptRecord = outcome.ok
+        ? {
+            messageId: message.id,
+            provider: entry.name,
+            providerType: entry.breaker.provider.type,
+            startedAt,
+            finishedAt,
+            latencyMs: finishedAt - startedAt,
+            outcome: 'accepted',
+            providerMessageId: outcome.providerMessageId,
+            ...(outcome.detail ? { detail: outcome.detail } : {}),
+          }
+        : {
+            messageId: message.id,
+            provider: entry.name,
+            providerType: entry.breaker.provider.type,
+            startedAt,
+            finishedAt,
+            latencyMs: finishedAt - startedAt,
+            outcome: 'failed',
+            error: outcome.error,
+            ...(outcome.error.detail ? { detail: outcome.error.detail } : {}),
+          };
+      attempts.push(attempt);
+      if (events.hasListeners('attempt')) events.emit('attempt', attempt);
+
+      if (outcome.ok) {
+        return { status: 'sent', provider: entry.name, providerMessageId: outcome.providerMessageId, attempts, skipped };
+      }
+      const { error } = outcome;
+      if (error.category === 'message') return { status: 'failed', error, attempts, skipped };
+      if (error.category === 'ambiguous' && ambiguousPolicy === 'confirm') {
+        return { status: 'held', provider: entry.name, error, attempts, skipped };
+      }
+      lastError = error;
+      hint(error.retryAfterMs === undefined ? undefined : finishedAt + error.retryAfterMs);
+      if (events.hasListeners('failover')) events.emit('failover', { messageId: message.id, from: entry.name, error });
+    }
+
+    const tried = attempts.length + skipped.length;
+    const error = mailError('NO_PROVIDER', `no provider accepted the message (${tried} considered)`, {
+      ...(lastError?.detail ? { detail: lastError.detail } : {}),
+    });
+    const finalError = lastError ? { ...error, message: `${error.message}; last: ${lastError.message}` } : error;
+    return retryAt === undefined || !Number.isFinite(retryAt)
+      ? { status: 'retry', error: finalError, attempts, skipped }
+      : { status: 'retry', error: finalError, retryAt, attempts, skipped };
+  }
+
+  return {
+    send,
+    on: (name, listener) => events.on(name, listener),
+    health: () =>
+      entries.map((entry) => {
+        const stats = entry.breaker.stats();
+        const halfOpenAt = entry.breaker.halfOpenAt();
+        return {
+          name: entry.name,
+          type: entry.breaker.provider.type,
+          enabled: isEnabled(entry.name),
+          state: entry.breaker.state(),
+          ...(halfOpenAt === undefined ? {} : { halfOpenAt }),
+          fires: stats.fires,
+          successes: stats.successes,
+          failures: stats.failures,
+          rejects: stats.rejects,
+          latencyMeanMs: stats.latencyMean,
+        };
+      }),
+    providerNames: () => entries.map((entry) => entry.name),
+    setBreaker(providerName, state) {
+      const entry = byName.get(providerName);
+      if (!entry) throw new Error(`unknown provider "${providerName}"`);
+      if (state === 'open') entry.breaker.forceOpen();
+      else entry.breaker.close();
+    },
+    async close() {
+      for (const entry of entries) entry.breaker.shutdown();
+      await Promise.all(entries.map((entry) => entry.breaker.provider.close()));
+    },
+  };
+}
