@@ -21,7 +21,7 @@ export function redactString(value: string, extraSecrets: readonly string[] = []
     if (secret.length >= 4) out = out.split(secret).join(REDACTED);
   }
   for (const pattern of SECRET_PATTERNS) {
-    out = out.replace(pattern, (match, prefix: unknown) =>
+    out = out.replace(pattern, (_match, prefix: unknown) =>
       typeof prefix === 'string' && prefix.endsWith('=') ? `${prefix}${REDACTED}` : REDACTED,
     );
   }
