@@ -15,6 +15,11 @@ export const messageLimits = {
   maxMetadataBytes: 8 * 1024,
 } as const;
 
+/** The header that carries our message id on every provider. */
+export const MESSAGE_ID_HEADER = 'X-Mailroute-Id';
+/** The key that carries our message id in SendGrid custom_args and SES message tags. */
+export const MESSAGE_ID_TAG = 'mailroute_id';
+
 /** Headers that the message fields or the providers own; setting them by hand is refused. */
 const RESERVED_HEADERS = new Set([
   'from',
@@ -36,12 +41,8 @@ const RESERVED_HEADERS = new Set([
   'x-sg-id',
   'x-sg-eid',
   'x-ses-configuration-set',
+  MESSAGE_ID_HEADER.toLowerCase(),
 ]);
-
-/** The header that carries our message id on every provider. */
-export const MESSAGE_ID_HEADER = 'X-Mailroute-Id';
-/** The key that carries our message id in SendGrid custom_args and SES message tags. */
-export const MESSAGE_ID_TAG = 'mailroute_id';
 
 const HEADER_NAME = /^[!-9;-~]+$/;
 const METADATA_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -51,27 +52,44 @@ const noLineBreaks = (label: string) =>
     message: `${label} must not contain line breaks (header injection)`,
   });
 
-const attachmentSchema = z.strictObject({
-  filename: z
-    .string()
-    .min(1)
-    .max(255)
-    .refine((name) => !hasControlCharacter(name) && !/[\\/]/.test(name), {
-      message: 'must be a plain file name without path separators or control characters',
-    }),
-  /** Base64 of the file's bytes. */
-  content: z.base64({ message: 'must be base64' }),
-  contentType: z
-    .string()
-    .regex(/^[\w.+-]+\/[\w.+-]+$/, { message: 'must be a MIME type such as application/pdf' })
-    .default('application/octet-stream'),
-  disposition: z.enum(['attachment', 'inline']).default('attachment'),
-  /** Referenced from HTML as `cid:<contentId>`; required for inline parts. */
-  contentId: z
-    .string()
-    .regex(/^[A-Za-z0-9._@$-]{1,128}$/, { message: 'must be 1-128 of A-Z a-z 0-9 . _ @ $ -' })
-    .optional(),
-});
+const attachmentSchema = z
+  .strictObject({
+    filename: z
+      .string()
+      .min(1)
+      .max(255)
+      .refine((name) => !hasControlCharacter(name) && !/[\\/]/.test(name), {
+        message: 'must be a plain file name without path separators or control characters',
+      }),
+    /** Base64 of the file's bytes. */
+    content: z.base64({ message: 'must be base64' }),
+    contentType: z
+      .string()
+      .regex(/^[\w.+-]+\/[\w.+-]+$/, { message: 'must be a MIME type such as application/pdf' })
+      .default('application/octet-stream'),
+    disposition: z.enum(['attachment', 'inline']).default('attachment'),
+    /** Referenced from HTML as `cid:<contentId>`; required for inline parts. */
+    contentId: z
+      .string()
+      .regex(/^[A-Za-z0-9._@$-]{1,128}$/, { message: 'must be 1-128 of A-Z a-z 0-9 . _ @ $ -' })
+      .optional(),
+  })
+  .refine((attachment) => attachment.disposition !== 'inline' || attachment.contentId !== undefined, {
+    path: ['contentId'],
+    message: 'inline attachments need a contentId',
+  });
+
+const headerNameSchema = z
+  .string()
+  .regex(HEADER_NAME, { message: 'header names are printable ASCII without ":"' })
+  .refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), {
+    error: (issue) => `header ${String(issue.input)} is set by mailroute and cannot be overridden`,
+  });
+
+const metadataKeySchema = z
+  .string()
+  .regex(METADATA_KEY, { message: 'metadata keys are 1-64 of A-Z a-z 0-9 _ . -' })
+  .refine((key) => key !== MESSAGE_ID_TAG, { message: `metadata key ${MESSAGE_ID_TAG} is reserved` });
 
 export const messageInputSchema = z
   .strictObject({
@@ -84,12 +102,7 @@ export const messageInputSchema = z
     text: z.string().optional(),
     html: z.string().optional(),
     attachments: z.array(attachmentSchema).max(messageLimits.maxAttachments).default([]),
-    headers: z
-      .record(
-        z.string().regex(HEADER_NAME, { message: 'header names are printable ASCII without ":"' }),
-        noLineBreaks('header value').max(998),
-      )
-      .default({}),
+    headers: z.record(headerNameSchema, noLineBreaks('header value').max(998)).default({}),
     tags: z
       .array(
         z
@@ -100,9 +113,7 @@ export const messageInputSchema = z
       )
       .max(messageLimits.maxTags)
       .default([]),
-    metadata: z
-      .record(z.string().regex(METADATA_KEY, { message: 'metadata keys are 1-64 of A-Z a-z 0-9 _ . -' }), z.string().max(1000))
-      .default({}),
+    metadata: z.record(metadataKeySchema, z.string().max(1000)).default({}),
     sendAt: z.coerce.date().optional(),
     idempotencyKey: z.string().min(1).max(255).optional(),
   })
@@ -126,11 +137,8 @@ export const messageInputSchema = z
       ctx.addIssue({ code: 'custom', path: ['html'], message: `text and html together exceed ${messageLimits.maxBodyBytes} bytes` });
     }
     let totalBytes = bodyBytes;
-    message.attachments.forEach((attachment, index) => {
+    message.attachments.forEach((attachment) => {
       totalBytes += decodedBase64Length(attachment.content);
-      if (attachment.disposition === 'inline' && !attachment.contentId) {
-        ctx.addIssue({ code: 'custom', path: ['attachments', index, 'contentId'], message: 'inline attachments need a contentId' });
-      }
     });
     if (totalBytes > messageLimits.maxTotalBytes) {
       ctx.addIssue({
@@ -139,21 +147,12 @@ export const messageInputSchema = z
         message: `message exceeds ${messageLimits.maxTotalBytes} bytes with attachments (got ${totalBytes})`,
       });
     }
-    const headerNames = Object.keys(message.headers);
-    if (headerNames.length > messageLimits.maxHeaders) {
+    if (Object.keys(message.headers).length > messageLimits.maxHeaders) {
       ctx.addIssue({ code: 'custom', path: ['headers'], message: `at most ${messageLimits.maxHeaders} custom headers` });
-    }
-    for (const name of headerNames) {
-      if (RESERVED_HEADERS.has(name.toLowerCase()) || name.toLowerCase() === MESSAGE_ID_HEADER.toLowerCase()) {
-        ctx.addIssue({ code: 'custom', path: ['headers', name], message: `header ${name} is set by mailroute and cannot be overridden` });
-      }
     }
     const metadataBytes = Object.entries(message.metadata).reduce((sum, [k, v]) => sum + byteLength(k) + byteLength(v), 0);
     if (metadataBytes > messageLimits.maxMetadataBytes) {
       ctx.addIssue({ code: 'custom', path: ['metadata'], message: `metadata exceeds ${messageLimits.maxMetadataBytes} bytes` });
-    }
-    if (MESSAGE_ID_TAG in message.metadata) {
-      ctx.addIssue({ code: 'custom', path: ['metadata', MESSAGE_ID_TAG], message: `metadata key ${MESSAGE_ID_TAG} is reserved` });
     }
   });
 
@@ -180,6 +179,10 @@ export function parseMessage(input: unknown): ParseResult<MessageContent> {
     const path = issue.path.map(String);
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({ path: [...path, key].join('.'), message: 'unknown field' }));
+    }
+    // zod reports a bad record key as one wrapper issue; the key's own issues say what is wrong.
+    if (issue.code === 'invalid_key') {
+      return issue.issues.map((inner) => ({ path: path.join('.'), message: inner.message }));
     }
     return [{ path: path.join('.') || '(message)', message: issue.message }];
   });

@@ -1,0 +1,351 @@
+import { describe, expect, it } from 'vitest';
+import { mailError } from '../errors.js';
+import { accepted, type Provider, rejected } from '../provider.js';
+import { createScriptedProvider, sampleMessage } from '../testing.js';
+import type { BreakerState } from './breaker.js';
+import { createRouter } from './router.js';
+
+/** Deterministic PRNG so weight tests do not flake. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('router: priority failover', () => {
+  it('walks providers in order and fails over on provider faults and rate limits', async () => {
+    const a = createScriptedProvider('a', { kind: 'fail', code: 'PROVIDER_UNAVAILABLE', init: { detail: { status: 503 } } });
+    const b = createScriptedProvider('b', { kind: 'fail', code: 'RATE_LIMITED', init: { retryAfterMs: 1000 } });
+    const c = createScriptedProvider('c');
+    const router = createRouter({ providers: [{ provider: a }, { provider: b }, { provider: c }] });
+    const failovers: string[] = [];
+    router.on('failover', (event) => failovers.push(event.from));
+
+    const result = await router.send(sampleMessage());
+
+    expect(result.status).toBe('sent');
+    if (result.status !== 'sent') throw new Error('unreachable');
+    expect(result.provider).toBe('c');
+    expect(result.providerMessageId).toBe('c-1');
+    expect(result.attempts.map((attempt) => [attempt.provider, attempt.outcome, attempt.error?.code])).toEqual([
+      ['a', 'failed', 'PROVIDER_UNAVAILABLE'],
+      ['b', 'failed', 'RATE_LIMITED'],
+      ['c', 'accepted', undefined],
+    ]);
+    expect(result.attempts[0]?.detail).toEqual({ status: 503 });
+    expect(failovers).toEqual(['a', 'b']);
+    expect([a.calls.length, b.calls.length, c.calls.length]).toEqual([1, 1, 1]);
+    await router.close();
+  });
+
+  it('uses only the first provider while it is healthy', async () => {
+    const a = createScriptedProvider('a');
+    const b = createScriptedProvider('b');
+    const router = createRouter({ providers: [{ provider: a }, { provider: b }] });
+    for (let i = 0; i < 20; i += 1) await router.send(sampleMessage());
+    expect(a.accepted).toHaveLength(20);
+    expect(b.calls).toHaveLength(0);
+    await router.close();
+  });
+
+  it('classifies a provider that throws instead of returning, and fails over', async () => {
+    const thrower: Provider = {
+      name: 'thrower',
+      type: 'broken',
+      send: async () => {
+        throw new Error('boom with SG.abcdefghijklmnop.qrstuvwxyz0123456789');
+      },
+      verify: async () => ({ ok: true }),
+      close: async () => {},
+    };
+    const b = createScriptedProvider('b');
+    const router = createRouter({ providers: [{ provider: thrower }, { provider: b }] });
+    const result = await router.send(sampleMessage());
+    expect(result.status).toBe('sent');
+    expect(result.attempts[0]?.error?.code).toBe('PROVIDER_ERROR');
+    expect(result.attempts[0]?.error?.category).toBe('provider');
+    await router.close();
+  });
+
+  it('refuses two providers with one name', () => {
+    expect(() =>
+      createRouter({ providers: [{ provider: createScriptedProvider('x') }, { provider: createScriptedProvider('x') }] }),
+    ).toThrow(/used twice/);
+  });
+});
+
+describe('router: weights', () => {
+  it('gives each provider a share of first choices close to its weight, keeping the others as failover', async () => {
+    const heavy = createScriptedProvider('heavy');
+    const light = createScriptedProvider('light');
+    const standby = createScriptedProvider('standby');
+    const router = createRouter({
+      strategy: 'weighted',
+      random: seeded(42),
+      providers: [
+        { provider: heavy, weight: 3 },
+        { provider: light, weight: 1 },
+        { provider: standby, weight: 0 },
+      ],
+    });
+    const total = 4000;
+    for (let i = 0; i < total; i += 1) await router.send(sampleMessage());
+    const share = heavy.accepted.length / total;
+    expect(share).toBeGreaterThan(0.72);
+    expect(share).toBeLessThan(0.78);
+    expect(light.accepted.length).toBe(total - heavy.accepted.length);
+    expect(standby.calls).toHaveLength(0);
+
+    heavy.behaviour = { kind: 'fail', code: 'PROVIDER_UNAVAILABLE' };
+    light.behaviour = { kind: 'fail', code: 'PROVIDER_UNAVAILABLE' };
+    const result = await router.send(sampleMessage());
+    expect(result.status === 'sent' && result.provider).toBe('standby');
+    await router.close();
+  });
+});
+
+describe('router: circuit breaker', () => {
+  it('opens after the volume threshold, skips the provider, half-opens after the reset timeout and closes on success', async () => {
+    const a = createScriptedProvider('a', { kind: 'fail', code: 'PROVIDER_UNAVAILABLE' });
+    const b = createScriptedProvider('b');
+    const router = createRouter({
+      providers: [{ provider: a }, { provider: b }],
+      breaker: { volumeThreshold: 5, errorThresholdPercentage: 50, resetTimeoutMs: 300 },
+    });
+    const states: BreakerState[] = [];
+    router.on('breaker', (event) => states.push(event.state));
+
+    for (let i = 0; i < 4; i += 1) await router.send(sampleMessage());
+    expect(router.health()[0]?.state).toBe('closed');
+    await router.send(sampleMessage());
+    expect(router.health()[0]?.state).toBe('open');
+    expect(a.calls).toHaveLength(5);
+
+    const skippedResult = await router.send(sampleMessage());
+    expect(a.calls).toHaveLength(5);
+    expect(skippedResult.status).toBe('sent');
+    expect(skippedResult.skipped.map((skip) => [skip.provider, skip.error.code])).toEqual([['a', 'BREAKER_OPEN']]);
+    expect(router.health()[0]?.halfOpenAt).toBeGreaterThan(Date.now());
+
+    await sleep(350);
+    expect(router.health()[0]?.state).toBe('half_open');
+    a.behaviour = { kind: 'accept' };
+    const probe = await router.send(sampleMessage());
+    expect(probe.status === 'sent' && probe.provider).toBe('a');
+    expect(router.health()[0]?.state).toBe('closed');
+    expect(states).toEqual(['open', 'half_open', 'closed']);
+    await router.close();
+  });
+
+  it('reopens when the half-open probe fails', async () => {
+    const a = createScriptedProvider('a', { kind: 'fail', code: 'PROVIDER_UNAVAILABLE' });
+    const b = createScriptedProvider('b');
+    const router = createRouter({
+      providers: [{ provider: a }, { provider: b }],
+      breaker: { volumeThreshold: 2, resetTimeoutMs: 100 },
+    });
+    await router.send(sampleMessage());
+    await router.send(sampleMessage());
+    expect(router.health()[0]?.state).toBe('open');
+    await sleep(150);
+    await router.send(sampleMessage());
+    expect(a.calls).toHaveLength(3);
+    expect(router.health()[0]?.state).toBe('open');
+    await router.close();
+  });
+
+  it('cuts a hung provider at the timeout and never has more calls in flight than the capacity', async () => {
+    const hung = createScriptedProvider('hung', { kind: 'hang' });
+    const b = createScriptedProvider('b');
+    const router = createRouter({
+      providers: [{ provider: hung, breaker: { capacity: 4 } }, { provider: b }],
+      breaker: { timeoutMs: 150, volumeThreshold: 1000 },
+    });
+    const started = Date.now();
+    const results = await Promise.all(Array.from({ length: 20 }, () => router.send(sampleMessage())));
+    const elapsed = Date.now() - started;
+
+    expect(hung.maxInFlight).toBe(4);
+    expect(hung.inFlight).toBe(0);
+    expect(results.every((result) => result.status === 'sent' && result.provider === 'b')).toBe(true);
+    const codes = results.map((result) => result.attempts[0]?.error?.code);
+    expect(codes.filter((code) => code === 'TIMEOUT')).toHaveLength(4);
+    expect(codes.filter((code) => code === 'PROVIDER_BUSY')).toHaveLength(16);
+    expect(elapsed).toBeLessThan(1000);
+    await router.close();
+  });
+
+  it('classifies a call aborted before its request was written as unreachable, not ambiguous', async () => {
+    const slowConnect: Provider = {
+      name: 'slow-connect',
+      type: 'test',
+      send: (_message, { signal }) =>
+        new Promise((resolve) => {
+          signal.addEventListener('abort', () =>
+            resolve(rejected(mailError('PROVIDER_UNREACHABLE', 'connect aborted', { detail: { requestWritten: false } }))),
+          );
+        }),
+      verify: async () => ({ ok: true }),
+      close: async () => {},
+    };
+    const router = createRouter({ providers: [{ provider: slowConnect }], breaker: { timeoutMs: 50 }, ambiguousPolicy: 'confirm' });
+    const result = await router.send(sampleMessage());
+    expect(result.status).toBe('retry');
+    expect(result.attempts[0]?.error?.code).toBe('PROVIDER_UNREACHABLE');
+    await router.close();
+  });
+
+  it('accepts a provider answer that arrives just after the timeout within the grace period', async () => {
+    const late: Provider = {
+      name: 'late',
+      type: 'test',
+      send: () => new Promise((resolve) => setTimeout(() => resolve(accepted('late-1')), 70)),
+      verify: async () => ({ ok: true }),
+      close: async () => {},
+    };
+    const router = createRouter({ providers: [{ provider: late }], breaker: { timeoutMs: 50 } });
+    const result = await router.send(sampleMessage());
+    expect(result.status === 'sent' && result.providerMessageId).toBe('late-1');
+    await router.close();
+  });
+
+  it('lets an operator force a breaker open and close it again', async () => {
+    const a = createScriptedProvider('a');
+    const b = createScriptedProvider('b');
+    const router = createRouter({ providers: [{ provider: a }, { provider: b }] });
+    router.setBreaker('a', 'open');
+    expect((await router.send(sampleMessage())).status === 'sent' && b.accepted.length).toBe(1);
+    router.setBreaker('a', 'closed');
+    await router.send(sampleMessage());
+    expect(a.accepted).toHaveLength(1);
+    expect(() => router.setBreaker('nope', 'open')).toThrow(/unknown provider/);
+    await router.close();
+  });
+});
+
+describe('router: message faults', () => {
+  it('neither fails over nor trips the breaker', async () => {
+    const a = createScriptedProvider('a', { kind: 'fail', code: 'INVALID_RECIPIENT' });
+    const b = createScriptedProvider('b');
+    const router = createRouter({ providers: [{ provider: a }, { provider: b }], breaker: { volumeThreshold: 3 } });
+    for (let i = 0; i < 30; i += 1) {
+      const result = await router.send(sampleMessage());
+      expect(result.status).toBe('failed');
+      if (result.status === 'failed') expect(result.error.retryable).toBe(false);
+    }
+    expect(b.calls).toHaveLength(0);
+    expect(router.health()[0]?.state).toBe('closed');
+    expect(router.health()[0]?.failures).toBe(0);
+    await router.close();
+  });
+});
+
+describe('router: operator overrides and exclusions', () => {
+  it('skips disabled providers without calling them', async () => {
+    const a = createScriptedProvider('a');
+    const b = createScriptedProvider('b');
+    const disabled = new Set(['a']);
+    const router = createRouter({ providers: [{ provider: a }, { provider: b }], isEnabled: (name) => !disabled.has(name) });
+    const result = await router.send(sampleMessage());
+    expect(result.status === 'sent' && result.provider).toBe('b');
+    expect(result.skipped.map((skip) => [skip.provider, skip.error.code])).toEqual([['a', 'PROVIDER_DISABLED']]);
+    expect(a.calls).toHaveLength(0);
+    expect(router.health()[0]?.enabled).toBe(false);
+
+    disabled.clear();
+    await router.send(sampleMessage());
+    expect(a.accepted).toHaveLength(1);
+    await router.close();
+  });
+
+  it('honours a per-message exclusion list', async () => {
+    const a = createScriptedProvider('a');
+    const b = createScriptedProvider('b');
+    const router = createRouter({ providers: [{ provider: a }, { provider: b }] });
+    const result = await router.send(sampleMessage(), { exclude: ['a'] });
+    expect(result.status === 'sent' && result.provider).toBe('b');
+    await router.close();
+  });
+});
+
+describe('router: ambiguous outcomes', () => {
+  it('holds the message under the confirm policy and does not try another provider', async () => {
+    const a = createScriptedProvider('a', { kind: 'fail', code: 'CONNECTION_RESET' });
+    const b = createScriptedProvider('b');
+    const router = createRouter({ providers: [{ provider: a }, { provider: b }], ambiguousPolicy: 'confirm' });
+    const result = await router.send(sampleMessage());
+    expect(result.status).toBe('held');
+    if (result.status === 'held') {
+      expect(result.provider).toBe('a');
+      expect(result.error.category).toBe('ambiguous');
+    }
+    expect(b.calls).toHaveLength(0);
+    await router.close();
+  });
+
+  it('resends through the next provider at once under the resend policy', async () => {
+    const a = createScriptedProvider('a', { kind: 'fail', code: 'GATEWAY_TIMEOUT' });
+    const b = createScriptedProvider('b');
+    const router = createRouter({ providers: [{ provider: a }, { provider: b }], ambiguousPolicy: 'resend' });
+    const result = await router.send(sampleMessage());
+    expect(result.status === 'sent' && result.provider).toBe('b');
+    await router.close();
+  });
+});
+
+describe('router: all providers down', () => {
+  it('returns one retry result with the earliest Retry-After', async () => {
+    const now = 1_000_000;
+    const a = createScriptedProvider('a', { kind: 'fail', code: 'RATE_LIMITED', init: { retryAfterMs: 5000 } });
+    const b = createScriptedProvider('b', { kind: 'fail', code: 'RATE_LIMITED', init: { retryAfterMs: 2000 } });
+    const router = createRouter({ providers: [{ provider: a }, { provider: b }], now: () => now });
+    const result = await router.send(sampleMessage());
+    expect(result.status).toBe('retry');
+    if (result.status !== 'retry') throw new Error('unreachable');
+    expect(result.retryAt).toBe(now + 2000);
+    expect(result.error.code).toBe('NO_PROVIDER');
+    expect(result.error.retryable).toBe(true);
+    expect(result.error.message).toMatch(/last: b scripted RATE_LIMITED/);
+    expect(result.attempts).toHaveLength(2);
+    await router.close();
+  });
+
+  it('gives no retry time when a provider failed without a hint, so backoff decides', async () => {
+    const a = createScriptedProvider('a', { kind: 'fail', code: 'RATE_LIMITED', init: { retryAfterMs: 5000 } });
+    const b = createScriptedProvider('b', { kind: 'fail', code: 'PROVIDER_UNAVAILABLE' });
+    const router = createRouter({ providers: [{ provider: a }, { provider: b }] });
+    const result = await router.send(sampleMessage());
+    expect(result.status).toBe('retry');
+    expect(result.status === 'retry' && result.retryAt).toBeUndefined();
+    await router.close();
+  });
+
+  it('uses the breaker reset time of an open provider as its hint', async () => {
+    const a = createScriptedProvider('a', { kind: 'fail', code: 'PROVIDER_UNAVAILABLE' });
+    const router = createRouter({ providers: [{ provider: a }], breaker: { volumeThreshold: 1, resetTimeoutMs: 60_000 } });
+    await router.send(sampleMessage());
+    const before = Date.now();
+    const result = await router.send(sampleMessage());
+    expect(result.status).toBe('retry');
+    if (result.status !== 'retry') throw new Error('unreachable');
+    expect(result.attempts).toHaveLength(0);
+    expect(result.skipped[0]?.error.code).toBe('BREAKER_OPEN');
+    expect(result.retryAt).toBeGreaterThanOrEqual(before + 59_000);
+    await router.close();
+  });
+
+  it('reports retry when every provider is disabled', async () => {
+    const router = createRouter({ providers: [{ provider: createScriptedProvider('a') }], isEnabled: () => false });
+    const result = await router.send(sampleMessage());
+    expect(result.status).toBe('retry');
+    expect(result.status === 'retry' && result.retryAt).toBeUndefined();
+    await router.close();
+  });
+});
