@@ -2,6 +2,7 @@ import CircuitBreaker from 'opossum';
 import { type MailError, mailError } from '../errors.js';
 import type { Message } from '../model/message.js';
 import { type Provider, rejected, type SendOutcome } from '../provider.js';
+import { Deadlines } from './deadlines.js';
 
 export interface BreakerOptions {
   /** A call is cut (aborted) after this long. */
@@ -60,9 +61,10 @@ export interface ProviderBreaker {
 }
 
 export function createProviderBreaker(provider: Provider, options: BreakerOptions, now: () => number = Date.now): ProviderBreaker {
+  const send = createTimedSender(provider, options.timeoutMs, now);
   const breaker = new CircuitBreaker(
     async (message: Message, signal: AbortSignal | undefined) => {
-      const outcome = await sendWithTimeout(provider, message, options.timeoutMs, signal);
+      const outcome = await send(message, signal);
       if (!outcome.ok) throw new ProviderCallFailed(outcome);
       return outcome;
     },
@@ -127,40 +129,44 @@ export function createProviderBreaker(provider: Provider, options: BreakerOption
   };
 }
 
+interface PendingCall {
+  timedOut: boolean;
+  done: boolean;
+  readonly resolve: (outcome: SendOutcome) => void;
+}
+
 /**
- * Calls the provider with a per-call AbortController, so a timeout cuts exactly this
- * request (opossum's own abort controller is shared by every call of the breaker).
+ * Cuts calls that outlive the timeout: their window's signal aborts them, and when the
+ * provider does not answer within a short grace after the abort, the call is answered
+ * with TIMEOUT so a hung provider can never hold a caller.
  */
-function sendWithTimeout(
-  provider: Provider,
-  message: Message,
-  timeoutMs: number,
-  callerSignal: AbortSignal | undefined,
-): Promise<SendOutcome> {
-  const controller = new AbortController();
-  const signal = callerSignal ? AbortSignal.any([controller.signal, callerSignal]) : controller.signal;
-  const sending = safeSend(provider, message, signal);
-  return new Promise((resolve) => {
-    let settled = false;
-    const timer = setTimeout(() => {
-      controller.abort(new Error(`timed out after ${timeoutMs} ms`));
-      const grace = setTimeout(() => finish(timedOut(provider, timeoutMs)), ABORT_GRACE_MS);
-      sending.then((outcome) => {
-        clearTimeout(grace);
-        finish(outcome.ok ? outcome : asTimeout(outcome, provider, timeoutMs));
-      });
-    }, timeoutMs);
-    const finish = (outcome: SendOutcome) => {
-      if (settled) return;
-      settled = true;
-      resolve(outcome);
-    };
-    sending.then((outcome) => {
-      if (controller.signal.aborted) return;
-      clearTimeout(timer);
-      finish(outcome);
-    });
+function createTimedSender(provider: Provider, timeoutMs: number, now: () => number) {
+  const deadlines = new Deadlines<PendingCall>(timeoutMs, (window) => {
+    for (const call of window.pending) call.timedOut = true;
+    setTimeout(() => {
+      for (const call of window.pending) {
+        if (call.done) continue;
+        call.done = true;
+        call.resolve(timedOut(provider, timeoutMs));
+      }
+      window.pending.clear();
+    }, ABORT_GRACE_MS);
   });
+
+  return (message: Message, callerSignal: AbortSignal | undefined): Promise<SendOutcome> => {
+    const window = deadlines.current(now());
+    const signal = callerSignal ? AbortSignal.any([window.signal, callerSignal]) : window.signal;
+    return new Promise((resolve) => {
+      const call: PendingCall = { timedOut: false, done: false, resolve };
+      window.pending.add(call);
+      safeSend(provider, message, signal).then((outcome) => {
+        if (call.done) return;
+        call.done = true;
+        window.pending.delete(call);
+        resolve(call.timedOut && !outcome.ok ? asTimeout(outcome, provider, timeoutMs) : outcome);
+      });
+    });
+  };
 }
 
 async function safeSend(provider: Provider, message: Message, signal: AbortSignal): Promise<SendOutcome> {
