@@ -1,3 +1,4 @@
+export type { ClaimedMessage, DispatchOutcome, DispatchQueue } from './dispatcher/queue.js';
 export {
   type ErrorCategory,
   type ErrorCode,
@@ -23,6 +24,14 @@ export {
   parseMessage,
   recipientsOf,
 } from './model/message.js';
+export {
+  cancellableStatuses,
+  claimableStatuses,
+  type MessageStatus,
+  messageStatuses,
+  requeueableStatuses,
+  unsentStatuses,
+} from './model/status.js';
 export {
   type Accepted,
   accepted,
