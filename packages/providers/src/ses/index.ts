@@ -1,0 +1,4 @@
+export { type SesProviderConfig, type SesProviderConfigInput, sesProviderConfigSchema } from './config.js';
+export { buildMime, MAX_SES_TAGS, messageTags, type SesConvertOptions, type SesSendRequest, toSendRawEmailInput } from './converter.js';
+export { classifySesError, DAILY_QUOTA_RETRY_MS, type SesFailureContext, THROTTLE_RETRY_MS } from './errors.js';
+export { createSesProvider } from './provider.js';
