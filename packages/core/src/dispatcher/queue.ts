@@ -10,6 +10,11 @@ export interface ClaimedMessage {
   /** When mailroute accepted the message (epoch ms): the start of its max age. */
   readonly acceptedAt: number;
   readonly leaseExpiresAt: number;
+  /**
+   * Providers not to use this round: the one that may already have the message after an
+   * ambiguous send whose confirmation window ran out.
+   */
+  readonly exclude?: readonly string[];
 }
 
 /** The result of one dispatch round, written with its attempts in one transaction. */
