@@ -19,13 +19,19 @@ export interface BreakerOptions {
   readonly rollingCountBuckets: number;
 }
 
+/**
+ * The rolling window is short on purpose: successes from before an outage dilute the
+ * failure rate until they age out, so the window bounds how late the breaker opens
+ * (about half the window at a 50% threshold). `volumeThreshold` keeps a quiet window
+ * from opening on a stray failure.
+ */
 export const defaultBreakerOptions: BreakerOptions = {
   timeoutMs: 10_000,
   capacity: 100,
   volumeThreshold: 10,
   errorThresholdPercentage: 50,
   resetTimeoutMs: 30_000,
-  rollingCountTimeoutMs: 10_000,
+  rollingCountTimeoutMs: 2_000,
   rollingCountBuckets: 10,
 };
 
