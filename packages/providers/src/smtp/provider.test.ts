@@ -211,6 +211,20 @@ describe('smtp provider against the stand-in', () => {
     expect(standin.connectionCount).toBe(0);
   });
 
+  it('fails fast while the server is down and sends again once it is back on the same port', async () => {
+    const pooled = provider();
+    expect((await pooled.send(message(), { signal: never() })).ok).toBe(true);
+    await standin.close();
+    try {
+      const down = await pooled.send(message(), { signal: never() });
+      expect(down).toMatchObject({ ok: false, error: { code: 'PROVIDER_UNREACHABLE', detail: { requestWritten: false } } });
+    } finally {
+      await standin.restart();
+    }
+    expect((await pooled.send(message(), { signal: never() })).ok).toBe(true);
+    expect(standin.delivered()).toHaveLength(2);
+  });
+
   describe('verify', () => {
     it('is ok with the right credentials and sends no mail', async () => {
       expect(await provider().verify()).toEqual({ ok: true });

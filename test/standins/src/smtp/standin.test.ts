@@ -196,6 +196,40 @@ describe('smtp stand-in', () => {
   });
 });
 
+describe('smtp stand-in shutdown and size limit', () => {
+  it('a message still waiting for its reply when the server closes is not kept', async () => {
+    const standin = await startSmtpStandin();
+    const client = await RawClient.open(standin.port);
+    try {
+      expect(await client.reply()).toMatch(/^220 /);
+      standin.faults.latencyMs = 300;
+      const reply = client.sendMessage('a@example.com', ['b@example.org'], BODY);
+      await expect.poll(() => standin.openConnections).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await standin.close();
+      expect(await reply).toBe('421 4.3.2 Service shutting down');
+      await expect.poll(() => standin.messages.map((m) => m.outcome)).toEqual(['rejected']);
+      expect(standin.delivered()).toEqual([]);
+    } finally {
+      client.end();
+      await standin.close();
+    }
+  });
+
+  it('answers 552 to a message over maxSize', async () => {
+    const standin = await startSmtpStandin({ maxSize: 200 });
+    const client = await RawClient.open(standin.port);
+    try {
+      expect(await client.reply()).toMatch(/^220 /);
+      expect(await client.sendMessage('a@example.com', ['b@example.org'], `${BODY}\n${'x'.repeat(500)}`)).toMatch(/^552 /);
+      expect(standin.delivered()).toEqual([]);
+    } finally {
+      client.end();
+      await standin.close();
+    }
+  });
+});
+
 describe('smtp stand-in with auth', () => {
   let standin: SmtpStandin;
   beforeAll(async () => {

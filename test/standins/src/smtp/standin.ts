@@ -93,6 +93,7 @@ export interface SmtpStandin {
 }
 
 const HOST = '127.0.0.1';
+const SHUTDOWN_REPLY = '421 4.3.2 Service shutting down';
 
 function defaultFaults(): SmtpStandinFaults {
   return { rejectRecipients: [], refuse: {}, hang: false, dropAfterData: false, envelopeLatencyMs: 0, latencyMs: 0 };
@@ -217,7 +218,13 @@ export async function startSmtpStandin(options: SmtpStandinOptions = {}): Promis
       receivedAt: new Date(),
       ...(typeof session.user === 'string' ? { user: session.user } : {}),
     };
+    const serving = server;
     if (faults.latencyMs > 0) await sleep(faults.latencyMs);
+    if (server !== serving) {
+      // Shut down while the message waited for its reply: the client got 421, so nothing was kept.
+      record({ ...base, outcome: 'rejected', reply: SHUTDOWN_REPLY });
+      return undefined;
+    }
     if (reply) {
       record({ ...base, outcome: 'rejected', reply: `${reply.code} ${reply.message}` });
       return { error: smtpError(reply) };
@@ -259,7 +266,7 @@ export async function startSmtpStandin(options: SmtpStandinOptions = {}): Promis
     if (!current) return;
     server = undefined;
     const closed = new Promise<void>((resolve) => current.close(() => resolve()));
-    for (const connection of current.connections) connection.send(421, '4.3.2 Service shutting down');
+    for (const connection of current.connections) connection.send(421, SHUTDOWN_REPLY.slice(4));
     const stragglers = setTimeout(() => {
       for (const socket of sockets) socket.destroy();
     }, 100);
