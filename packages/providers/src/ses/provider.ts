@@ -13,7 +13,7 @@ import {
   type VerifyOutcome,
 } from '@mailroute/core';
 import type { SesProviderConfig } from './config.js';
-import { toSendRawEmailInput } from './converter.js';
+import { type SesSendRequest, toSendRawEmailInput } from './converter.js';
 import { classifySesError } from './errors.js';
 import { createWireTracker, newWireState, type WireState } from './wire.js';
 
@@ -46,7 +46,7 @@ export function createSesProvider(config: SesProviderConfig): Provider {
     classifySesError(error, { provider: name, requestWritten: state.armed ? state.written : false, secrets });
 
   async function send(message: Message, context: SendContext): Promise<SendOutcome> {
-    let request: Awaited<ReturnType<typeof toSendRawEmailInput>>;
+    let request: SesSendRequest;
     try {
       request = await toSendRawEmailInput(message, { configurationSetName: config.configurationSetName });
     } catch (error) {
@@ -62,7 +62,9 @@ export function createSesProvider(config: SesProviderConfig): Provider {
     try {
       const output = await wire.run(state, () => client.send(new SendRawEmailCommand(request.input), { abortSignal: context.signal }));
       if (!output.MessageId) {
-        return rejected(mailError('PROVIDER_ERROR', 'SES accepted the request but returned no MessageId', { provider: name }));
+        return rejected(
+          mailError('PROVIDER_ERROR', 'SES answered without a MessageId', { provider: name, detail: answerDetail(output.$metadata) }),
+        );
       }
       const detail: ProviderDetail = {
         ...answerDetail(output.$metadata),
