@@ -61,6 +61,15 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'auth failure with the credentials in the url',
+    config: (standin) => ({
+      host: undefined,
+      auth: undefined,
+      url: `smtp://${USER}:${encodeURIComponent('Wr0ng-s3cret-value')}@127.0.0.1:${standin.port}`,
+    }),
+    expected: { code: 'PROVIDER_AUTH', category: 'provider', retryable: true, requestWritten: false, status: 535, smtpCode: 'EAUTH' },
+  },
+  {
     name: 'invalid recipient (550 5.1.1 for every recipient)',
     arrange: (standin) => {
       standin.faults.rejectRecipients = ['guest@example.org', 'other@example.org'];

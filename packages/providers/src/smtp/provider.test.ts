@@ -2,7 +2,7 @@ import { MESSAGE_ID_HEADER, type Message } from '@mailroute/core';
 import { type SmtpStandin, startSmtpStandin } from '@mailroute/standins/smtp';
 import type { AddressObject } from 'mailparser';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createSmtpProvider } from './index.js';
+import { createSmtpProvider, smtpProviderConfigSchema } from './index.js';
 
 const USER = 'relay-user';
 const PASS = 'Sm7p-pa55word!';
@@ -180,7 +180,7 @@ describe('smtp provider against the stand-in', () => {
     const abortedAt = Date.now();
     controller.abort(new Error('router timeout'));
     const outcome = await hung;
-    expect(Date.now() - abortedAt).toBeLessThan(200);
+    expect(Date.now() - abortedAt).toBeLessThan(500);
     expect(outcome).toMatchObject({
       ok: false,
       error: { code: 'TIMEOUT', category: 'ambiguous', detail: { code: 'EABORT', requestWritten: true } },
@@ -256,5 +256,52 @@ describe('smtp provider against the stand-in', () => {
       expect(await provider().verify({ signal: controller.signal })).toMatchObject({ ok: false, error: { code: 'PROVIDER_UNREACHABLE' } });
       expect(standin.connectionCount).toBe(0);
     });
+  });
+});
+
+describe('smtp provider over implicit TLS', () => {
+  let standin: SmtpStandin;
+  beforeAll(async () => {
+    standin = await startSmtpStandin({ secure: true });
+  });
+  afterAll(async () => {
+    await standin.close();
+  });
+
+  it('delivers over smtps when the test certificate is accepted by configuration', async () => {
+    const tls = createSmtpProvider({ type: 'smtp', name: 'smtps', url: standin.url, tls: { rejectUnauthorized: false } });
+    try {
+      expect(standin.url).toMatch(/^smtps:/);
+      expect(await tls.send(message(), { signal: never() })).toMatchObject({ ok: true });
+      expect(await tls.verify()).toEqual({ ok: true });
+      expect(standin.delivered()).toHaveLength(1);
+    } finally {
+      await tls.close();
+    }
+  });
+});
+
+describe('smtp provider config', () => {
+  const base = { type: 'smtp', name: 'relay' } as const;
+
+  it('fills defaults', () => {
+    expect(smtpProviderConfigSchema.parse({ ...base, host: 'smtp.example.com' })).toMatchObject({
+      tls: { rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+      requireTLS: false,
+      maxConnections: 5,
+      maxMessages: 100,
+      connectionTimeoutMs: 10_000,
+      greetingTimeoutMs: 10_000,
+      socketTimeoutMs: 60_000,
+    });
+  });
+
+  it.each([
+    ['neither url nor host', {}],
+    ['both url and host', { url: 'smtp://a.example.com', host: 'a.example.com' }],
+    ['a url that is not smtp', { url: 'https://a.example.com' }],
+    ['an unknown field', { host: 'a.example.com', retries: 3 }],
+  ])('refuses %s', (_name, extra) => {
+    expect(smtpProviderConfigSchema.safeParse({ ...base, ...extra }).success).toBe(false);
   });
 });
