@@ -178,6 +178,27 @@ describe('SendGrid stand-in', () => {
     }
   });
 
+  it('keeps at most logLimit entries while the counters go on', async () => {
+    const bounded = await startSendGridStandIn({ logLimit: 2 });
+    try {
+      const post = () =>
+        fetch(`${bounded.url}/v3/mail/send`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${bounded.apiKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify(message()),
+        });
+      const ids: (string | null)[] = [];
+      for (let i = 0; i < 3; i += 1) ids.push((await post()).headers.get('x-message-id'));
+      expect(bounded.counters).toEqual({ requests: 3, accepted: 3 });
+      expect(bounded.accepted.map((accepted) => accepted.messageId)).toEqual(ids.slice(1));
+      expect(bounded.requests).toHaveLength(2);
+      bounded.reset();
+      expect(bounded.counters).toEqual({ requests: 0, accepted: 0 });
+    } finally {
+      await bounded.close();
+    }
+  });
+
   it('can be stopped and started again on the same port', async () => {
     const { port } = standIn;
     await standIn.close();

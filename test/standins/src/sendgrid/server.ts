@@ -31,6 +31,11 @@ export interface SendGridStandInOptions {
   readonly maxBodyBytes?: number;
   /** Clock for `X-RateLimit-Reset` and the request log (epoch ms). */
   readonly now?: () => number;
+  /**
+   * Most requests (and, apart, accepted messages) kept in the logs, oldest dropped first, so
+   * long benchmarks stay within memory; the counters keep counting. Unlimited by default.
+   */
+  readonly logLimit?: number;
 }
 
 /**
@@ -104,6 +109,7 @@ export class SendGridStandIn {
   private latencyMs: number;
   private readonly log: RecordedRequest[] = [];
   private readonly acceptedLog: AcceptedMessage[] = [];
+  private counts = { requests: 0, accepted: 0 };
   private readonly events = new EventEmitter();
   private readonly now: () => number;
   private readonly invalid: ReadonlySet<string>;
@@ -140,6 +146,11 @@ export class SendGridStandIn {
   /** Messages SendGrid would now deliver (202, or accepted before a reset), oldest first. */
   get accepted(): readonly AcceptedMessage[] {
     return [...this.acceptedLog];
+  }
+
+  /** Requests and accepted messages since the last `reset()`, including any dropped from the logs. */
+  get counters(): { readonly requests: number; readonly accepted: number } {
+    return { ...this.counts };
   }
 
   /** Listens again after `close()`, on the same port. */
@@ -194,22 +205,23 @@ export class SendGridStandIn {
     this.latencyMs = ms;
   }
 
-  /** Clears the request log and the accepted messages. */
+  /** Clears the request log, the accepted messages and the counters. */
   reset(): void {
     this.log.length = 0;
     this.acceptedLog.length = 0;
+    this.counts = { requests: 0, accepted: 0 };
   }
 
-  /** Resolves once at least `count` requests are in the log. */
+  /** Resolves once at least `count` requests have arrived since the last `reset()`. */
   waitForRequests(count: number, timeoutMs = 5_000): Promise<readonly RecordedRequest[]> {
-    if (this.log.length >= count) return Promise.resolve(this.requests);
+    if (this.counts.requests >= count) return Promise.resolve(this.requests);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.events.off('request', check);
-        reject(new Error(`SendGrid stand-in: ${this.log.length} of ${count} requests after ${timeoutMs} ms`));
+        reject(new Error(`SendGrid stand-in: ${this.counts.requests} of ${count} requests after ${timeoutMs} ms`));
       }, timeoutMs);
       const check = () => {
-        if (this.log.length < count) return;
+        if (this.counts.requests < count) return;
         clearTimeout(timer);
         this.events.off('request', check);
         resolve(this.requests);
@@ -260,7 +272,8 @@ export class SendGridStandIn {
       return;
     }
     const messageId = newMessageId();
-    this.acceptedLog.push({ messageId, body, headers: received.headers, receivedAt: received.receivedAt });
+    this.counts.accepted += 1;
+    this.keep(this.acceptedLog, { messageId, body, headers: received.headers, receivedAt: received.receivedAt });
     if (resetAfterAccepting) {
       this.record({ ...received, validation, outcome: { kind: 'acceptedThenReset', messageId } });
       res.socket?.destroy();
@@ -320,8 +333,14 @@ export class SendGridStandIn {
   }
 
   private record(request: RecordedRequest): void {
-    this.log.push(request);
+    this.counts.requests += 1;
+    this.keep(this.log, request);
     this.events.emit('request');
+  }
+
+  private keep<T>(log: T[], entry: T): void {
+    log.push(entry);
+    if (log.length > (this.options.logLimit ?? Number.POSITIVE_INFINITY)) log.shift();
   }
 
   private isInvalid(email: string): boolean {
