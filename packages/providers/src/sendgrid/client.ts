@@ -13,7 +13,7 @@ export interface WireState {
 }
 
 interface CallScope {
-  readonly signal: AbortSignal | undefined;
+  readonly signal: AbortSignal;
   readonly wire: WireState;
 }
 
@@ -24,10 +24,12 @@ interface CallScope {
  */
 const scope = new AsyncLocalStorage<CallScope>();
 
+type RequestFunction = (options: http.RequestOptions, callback?: (res: http.IncomingMessage) => void) => http.ClientRequest;
+
 /** Options axios understands that the SDK's request type does not declare. */
 interface AxiosExtras {
   signal?: AbortSignal;
-  transport?: { request: typeof http.request };
+  transport?: { request: RequestFunction };
   proxy?: false;
   maxRedirects?: number;
   httpAgent?: http.Agent;
@@ -41,15 +43,15 @@ class ScopedClient extends Client {
     const request: ClientRequest & AxiosExtras = super.createRequest({ ...data, headers: {} });
     const call = scope.getStore();
     if (!call) return request;
-    if (call.signal) request.signal = call.signal;
-    request.transport = { request: trackingRequest(call.wire) as typeof http.request };
+    request.signal = call.signal;
+    request.transport = { request: trackingRequest(call.wire) };
     return request;
   }
 }
 
 /** http(s).request that marks the wire state once the whole request has been written. */
-function trackingRequest(wire: WireState) {
-  return (options: http.RequestOptions, callback?: (res: http.IncomingMessage) => void): http.ClientRequest => {
+function trackingRequest(wire: WireState): RequestFunction {
+  return (options, callback) => {
     const request = (options.protocol === 'https:' ? https : http).request(options, callback);
     request.once('finish', () => {
       wire.written = true;
@@ -60,7 +62,7 @@ function trackingRequest(wire: WireState) {
 
 export interface SendGridConnection {
   send(body: SendGridMailBody, signal: AbortSignal, wire: WireState): Promise<ClientResponse>;
-  get(url: string, signal: AbortSignal | undefined, wire: WireState): Promise<[ClientResponse, unknown]>;
+  get(url: string, signal: AbortSignal, wire: WireState): Promise<[ClientResponse, unknown]>;
   close(): void;
 }
 

@@ -29,6 +29,10 @@ const TLS_FAILURE = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|EPROTO/i;
 const CONNECTION_BROKEN = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE']);
 const RECIPIENT_FIELD = /^personalizations\.\d+\.(to|cc|bcc)\.\d+\.email$/;
 const INVALID_ADDRESS = /does not contain a valid address/i;
+/**
+ * The key is fine but the account cannot send: unverified sender, suspended account, or
+ * (answered with 401, not 403) "Maximum credits exceeded". An operator fixes these, not a new key.
+ */
 const ACCOUNT_PROBLEM =
   /sender identity|credits|account (is |has been )?(disabled|suspended|deactivated|paused|under review)|billing|not authorized to send from this ip/i;
 /** Response headers kept in the attempt log: request ids, message id, rate limit. */
@@ -40,7 +44,7 @@ export function classifySendGridError(error: unknown, context: SendGridFailureCo
   return response ? classifyResponse(response, context) : classifyTransportError(error, context);
 }
 
-export function classifyResponse(response: SendGridResponse, context: SendGridFailureContext): MailError {
+function classifyResponse(response: SendGridResponse, context: SendGridFailureContext): MailError {
   const errors = apiErrors(response.body);
   const [code, summary] = decideByStatus(response.status, errors);
   const retryAfterMs = code === 'RATE_LIMITED' ? retryAfterOf(response.headers, context.now) : undefined;
