@@ -15,7 +15,7 @@ import { fmt, measureSequential, printTable, type Rate } from './measure.js';
 const ITERATIONS = 100_000;
 
 // notifme-sdk is CommonJS with an ES-module-interop default: the class sits one level down.
-const NotifmeSdk = (notifmeModule as unknown as { default: typeof notifmeModule }).default;
+const NotifmeSdk = notifmeModule.default;
 
 function zeroLatencyProvider(name: string): Provider {
   return {

@@ -80,7 +80,8 @@ describe('parseMessage', () => {
 
   it('requires a recipient, a subject and a body', () => {
     const issues = issuesOf({ from: 'a@example.org', subject: '' });
-    expect(issues.to).toMatch(/at least one recipient/);
+    expect(issues.to).toMatch(/at least one `to` recipient/);
+    expect(issuesOf({ ...valid, to: [], bcc: ['hidden@example.org'] }).to).toMatch(/at least one `to` recipient/);
     expect(issues.subject).toMatch(/must not be empty/);
     expect(issues.text).toMatch(/text or html/);
   });

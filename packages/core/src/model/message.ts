@@ -118,10 +118,12 @@ export const messageInputSchema = z
     idempotencyKey: z.string().min(1).max(255).optional(),
   })
   .superRefine((message, ctx) => {
-    const recipients = message.to.length + message.cc.length + message.bcc.length;
-    if (recipients === 0) {
-      ctx.addIssue({ code: 'custom', path: ['to'], message: 'at least one recipient (to, cc or bcc) is required' });
+    // SendGrid requires a `to` in every personalization; a cc/bcc-only message could not
+    // be sent the same way on every provider.
+    if (message.to.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['to'], message: 'at least one `to` recipient is required' });
     }
+    const recipients = message.to.length + message.cc.length + message.bcc.length;
     if (recipients > messageLimits.maxRecipients) {
       ctx.addIssue({
         code: 'custom',
