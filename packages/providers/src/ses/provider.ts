@@ -12,13 +12,14 @@ import {
   type SendOutcome,
   type VerifyOutcome,
 } from '@mailroute/core';
-import type { SesProviderConfig } from './config.js';
+import { type SesProviderConfig, type SesProviderConfigInput, sesProviderConfigSchema } from './config.js';
 import { type SesSendRequest, toSendRawEmailInput } from './converter.js';
 import { classifySesError } from './errors.js';
 import { createWireTracker, newWireState, type WireState } from './wire.js';
 
 /** Amazon SES (v1 API) through SendRawEmail, so attachments, inline images and headers survive as built. */
-export function createSesProvider(config: SesProviderConfig): Provider {
+export function createSesProvider(input: SesProviderConfigInput): Provider {
+  const config = sesProviderConfigSchema.parse(input);
   const { name } = config;
   const secrets = [config.credentials?.secretAccessKey, config.credentials?.sessionToken].filter(
     (secret): secret is string => secret !== undefined,
