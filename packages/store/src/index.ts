@@ -1,0 +1,21 @@
+export { DEFAULT_DATABASE_URL, type Dialect, dialectOf } from './dialect.js';
+export type { EnqueueOptions, EnqueueResult, GroupCommitStats } from './enqueue.js';
+export { isStoreError, StoreError, type StoreErrorCode } from './errors.js';
+export {
+  type MessageFilter,
+  messageFilterSchema,
+  type PageRequest,
+  type ProviderState,
+  providerStates,
+} from './filters.js';
+export { createMigration, type MigrateResult, migrateDatabase, pendingSchemaChange, type SchemaChangeOptions } from './migrate.js';
+export type {
+  MessagePage,
+  ProviderStateRecord,
+  RequeueOptions,
+  RequeueResult,
+  RequeueTarget,
+  TenantScope,
+} from './operator.js';
+export type { AttemptInput, AttemptView, MessageDetail, MessageSummary, TransitionView } from './rows.js';
+export { createStore, type MailStore, type StoreOptions, type StoreStats } from './store.js';

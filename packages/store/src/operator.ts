@@ -1,0 +1,266 @@
+import { cancellableStatuses, type MessageStatus, messageStatuses, requeueableStatuses, unsentStatuses } from '@mailroute/core';
+import { z } from 'zod';
+import type { StoreContext } from './context.js';
+import type { Prisma } from './database.js';
+import { StoreError } from './errors.js';
+import {
+  cursorWhere,
+  encodeCursor,
+  filterWhere,
+  isCancellable,
+  isRequeueable,
+  type MessageFilter,
+  type PageRequest,
+  type ProviderState,
+  pageSchema,
+  parseFilter,
+  parseInput,
+  providerStates,
+} from './filters.js';
+import {
+  attemptFromRow,
+  type MessageDetail,
+  type MessageSummary,
+  messageFromRow,
+  summaryFromRow,
+  summarySelect,
+  transitionFromRow,
+  transitionRow,
+} from './rows.js';
+
+export interface TenantScope {
+  /** Only this tenant's messages; all tenants when omitted (operators). */
+  readonly tenantId?: string;
+}
+
+export interface MessagePage {
+  readonly items: readonly MessageSummary[];
+  /** Pass back as `cursor` for the next page; absent on the last page. */
+  readonly nextCursor?: string;
+}
+
+export type RequeueTarget = { readonly ids: readonly string[] } | { readonly filter: MessageFilter };
+
+export interface RequeueOptions {
+  /** Count what would be requeued and change nothing. */
+  readonly dryRun?: boolean;
+  /** Recorded on each transition (who asked, why). */
+  readonly reason?: string;
+}
+
+export interface RequeueResult {
+  readonly count: number;
+  readonly dryRun: boolean;
+}
+
+export interface ProviderStateRecord {
+  readonly provider: string;
+  readonly state: ProviderState;
+  readonly note?: string;
+  readonly updatedAt: number;
+}
+
+const idsSchema = z.array(z.string().min(1)).min(1).max(10_000);
+const providerStateSchema = z.strictObject({
+  provider: z.string().min(1).max(200),
+  state: z.enum(providerStates),
+  note: z.string().max(1000).optional(),
+});
+
+/** What operators (dashboard, CLI, api) do with messages. */
+export function createOperatorApi(ctx: StoreContext) {
+  const { db } = ctx;
+
+  async function getMessage(id: string, scope: TenantScope = {}): Promise<MessageDetail | undefined> {
+    const row = await db.message.findUnique({
+      where: { id },
+      include: { attempts: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }] }, transitions: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
+    });
+    if (!row || (scope.tenantId !== undefined && row.tenantId !== scope.tenantId)) return undefined;
+    return {
+      ...summaryFromRow(row),
+      message: messageFromRow(row),
+      attempts: row.attempts.map(attemptFromRow),
+      transitions: row.transitions.map(transitionFromRow),
+    };
+  }
+
+  async function listMessages(filter: MessageFilter = {}, page: PageRequest = {}): Promise<MessagePage> {
+    const where = filterWhere(parseFilter(filter));
+    const { cursor, limit } = parseInput(pageSchema, page, 'page');
+    const rows = await db.message.findMany({
+      where: cursor === undefined ? where : { AND: [where, cursorWhere(cursor)] },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit + 1,
+      select: summarySelect,
+    });
+    const items = rows.slice(0, limit);
+    const last = items.at(-1);
+    return {
+      items: items.map(summaryFromRow),
+      ...(rows.length > limit && last ? { nextCursor: encodeCursor(last.createdAt, last.id) } : {}),
+    };
+  }
+
+  /**
+   * Failed, dead or cancelled mail back to `queued` (rounds reset, due now), in one
+   * transaction. By ids, every id must exist and be requeueable, or nothing changes.
+   */
+  async function requeue(target: RequeueTarget, options: RequeueOptions = {}): Promise<RequeueResult> {
+    const dryRun = options.dryRun ?? false;
+    const where = 'ids' in target ? { id: { in: parseInput(idsSchema, target.ids, 'ids') } } : requeueFilterWhere(target.filter);
+    return db.$transaction(async (tx) => {
+      if ('ids' in target) await checkRequeueable(tx, [...new Set(target.ids)]);
+      if (dryRun)
+        return { count: await tx.message.count({ where: { AND: [where, { status: { in: [...requeueableStatuses] } }] } }), dryRun };
+      const now = new Date(ctx.now());
+      let count = 0;
+      for (const from of requeueableStatuses) {
+        const rows = await tx.message.updateManyAndReturn({
+          where: { AND: [where, { status: from }] },
+          data: {
+            status: 'queued',
+            rounds: 0,
+            nextAttemptAt: now,
+            leaseOwner: null,
+            leaseExpiresAt: null,
+            heldProvider: null,
+            heldUntil: null,
+            finishedAt: null,
+            updatedAt: now,
+          },
+          select: { id: true },
+        });
+        if (rows.length === 0) continue;
+        const reason = options.reason ? `requeued: ${options.reason}` : 'requeued by an operator';
+        await tx.messageTransition.createMany({ data: rows.map((row) => transitionRow(row.id, from, 'queued', now, reason)) });
+        count += rows.length;
+      }
+      return { count, dryRun };
+    });
+  }
+
+  function requeueFilterWhere(filter: MessageFilter): Prisma.MessageWhereInput {
+    const parsed = parseFilter(filter);
+    const wrong = (parsed.status ?? []).filter((status) => !isRequeueable(status));
+    if (wrong.length > 0) {
+      throw new StoreError(
+        'INVALID_INPUT',
+        `only ${requeueableStatuses.join(', ')} messages can be requeued; the filter asks for ${wrong.join(', ')}`,
+        { statuses: wrong },
+      );
+    }
+    return filterWhere(parsed);
+  }
+
+  async function checkRequeueable(tx: Prisma.TransactionClient, ids: readonly string[]): Promise<void> {
+    const rows = await tx.message.findMany({ where: { id: { in: [...ids] } }, select: { id: true, status: true } });
+    const found = new Map(rows.map((row) => [row.id, row.status]));
+    const missing = ids.filter((id) => !found.has(id));
+    if (missing.length > 0) throw new StoreError('NOT_FOUND', `no message with id ${missing.join(', ')}`, { ids: missing });
+    const refused = rows.filter((row) => !isRequeueable(row.status));
+    if (refused.length > 0) {
+      throw new StoreError(
+        'INVALID_STATE',
+        `only ${requeueableStatuses.join(', ')} messages can be requeued: ${refused.map((row) => `${row.id} is ${row.status}`).join(', ')}`,
+        { messages: refused },
+      );
+    }
+  }
+
+  /** Stops a message that no provider has been handed yet. */
+  async function cancel(
+    id: string,
+    options: TenantScope & { readonly reason?: string } = {},
+  ): Promise<{ id: string; previous: MessageStatus }> {
+    return db.$transaction(async (tx) => {
+      // The status guard makes the update lose cleanly to a concurrent claim; then look again.
+      for (;;) {
+        const row = await tx.message.findUnique({ where: { id }, select: { status: true, tenantId: true } });
+        if (!row || (options.tenantId !== undefined && row.tenantId !== options.tenantId)) {
+          throw new StoreError('NOT_FOUND', `no message with id ${id}`, { ids: [id] });
+        }
+        if (!isCancellable(row.status)) {
+          throw new StoreError(
+            'INVALID_STATE',
+            `message ${id} is ${row.status}; only ${cancellableStatuses.join(', ')} messages can be cancelled`,
+            { id, status: row.status },
+          );
+        }
+        const now = new Date(ctx.now());
+        const { count } = await tx.message.updateMany({
+          where: { id, status: row.status },
+          data: { status: 'cancelled', nextAttemptAt: null, finishedAt: now, updatedAt: now },
+        });
+        if (count === 1) {
+          await tx.messageTransition.create({
+            data: transitionRow(
+              id,
+              row.status,
+              'cancelled',
+              now,
+              options.reason ? `cancelled: ${options.reason}` : 'cancelled by an operator',
+            ),
+          });
+          return { id, previous: row.status as MessageStatus };
+        }
+      }
+    });
+  }
+
+  async function countByStatus(scope: TenantScope = {}): Promise<Record<MessageStatus, number>> {
+    const groups = await db.message.groupBy({
+      by: ['status'],
+      where: scope.tenantId === undefined ? {} : { tenantId: scope.tenantId },
+      _count: { _all: true },
+    });
+    const counts = Object.fromEntries(messageStatuses.map((status) => [status, 0])) as Record<MessageStatus, number>;
+    for (const group of groups) {
+      if (group.status in counts) counts[group.status as MessageStatus] = group._count._all;
+    }
+    return counts;
+  }
+
+  /**
+   * When the longest-waiting undelivered message became due (accepted, or its sendAt):
+   * what the "mail is late" alert watches. Scheduled mail not yet due does not count.
+   */
+  async function oldestUnsentAt(scope: TenantScope = {}): Promise<number | undefined> {
+    const now = new Date(ctx.now());
+    const base = { status: { in: [...unsentStatuses] }, ...(scope.tenantId === undefined ? {} : { tenantId: scope.tenantId }) };
+    const [immediate, scheduled] = await Promise.all([
+      db.message.aggregate({ where: { ...base, sendAt: null }, _min: { createdAt: true } }),
+      db.message.aggregate({ where: { ...base, sendAt: { lte: now } }, _min: { sendAt: true } }),
+    ]);
+    const times = [immediate._min.createdAt, scheduled._min.sendAt].flatMap((date) => (date ? [date.getTime()] : []));
+    return times.length === 0 ? undefined : Math.min(...times);
+  }
+
+  async function setProviderState(provider: string, state: ProviderState, note?: string): Promise<ProviderStateRecord> {
+    const input = parseInput(providerStateSchema, note === undefined ? { provider, state } : { provider, state, note }, 'provider state');
+    const updatedAt = new Date(ctx.now());
+    const data = { state: input.state, note: input.note ?? null, updatedAt };
+    const row = await db.providerOverride.upsert({
+      where: { provider: input.provider },
+      create: { provider: input.provider, ...data },
+      update: data,
+    });
+    return providerStateFromRow(row);
+  }
+
+  async function listProviderStates(): Promise<ProviderStateRecord[]> {
+    const rows = await db.providerOverride.findMany({ orderBy: { provider: 'asc' } });
+    return rows.map(providerStateFromRow);
+  }
+
+  return { getMessage, listMessages, requeue, cancel, countByStatus, oldestUnsentAt, setProviderState, listProviderStates };
+}
+
+function providerStateFromRow(row: { provider: string; state: string; note: string | null; updatedAt: Date }): ProviderStateRecord {
+  return {
+    provider: row.provider,
+    state: row.state as ProviderState,
+    ...(row.note === null ? {} : { note: row.note }),
+    updatedAt: row.updatedAt.getTime(),
+  };
+}

@@ -1,0 +1,80 @@
+import type { ArgType, SqlDriverAdapter, SqlQueryable } from '@prisma/driver-adapter-utils';
+import type { Dialect } from './dialect.js';
+
+/**
+ * Plain SQL on the very connection (SQLite) or pool (PostgreSQL) the Prisma client uses,
+ * through the driver adapter's own interface. The hot paths (enqueue) go here: Prisma's
+ * query layer costs about 15 times the database work for a multi-row insert.
+ */
+export interface SqlRunner {
+  execute(sql: string, args?: readonly unknown[]): Promise<number>;
+  query<T extends Record<string, unknown>>(sql: string, args?: readonly unknown[]): Promise<T[]>;
+}
+
+export interface RawSql {
+  readonly dialect: Dialect;
+  /** `?` on SQLite, `$n` on PostgreSQL (1-based). */
+  placeholder(index: number): string;
+  /** Runs `work` in one transaction; commits when it resolves, rolls back when it throws. */
+  transaction<T>(work: (sql: SqlRunner) => Promise<T>): Promise<T>;
+}
+
+export function createRawSql(dialect: Dialect, adapter: () => SqlDriverAdapter): RawSql {
+  return {
+    dialect,
+    placeholder: dialect === 'postgres' ? (index) => `$${index}` : () => '?',
+    async transaction(work) {
+      const tx = await adapter().startTransaction();
+      // The adapters leave COMMIT and ROLLBACK to their caller (`usePhantomQuery: false`);
+      // `commit()` / `rollback()` only give the connection back.
+      try {
+        const result = await work(runner(tx));
+        await tx.executeRaw(statement('COMMIT'));
+        await tx.commit();
+        return result;
+      } catch (error) {
+        await tx.executeRaw(statement('ROLLBACK')).catch(() => {});
+        await tx.rollback();
+        throw error;
+      }
+    },
+  };
+}
+
+function runner(queryable: SqlQueryable): SqlRunner {
+  return {
+    execute: (sql, args = []) => queryable.executeRaw(statement(sql, args)),
+    async query<T extends Record<string, unknown>>(sql: string, args: readonly unknown[] = []) {
+      const result = await queryable.queryRaw(statement(sql, args));
+      return result.rows.map((row) => Object.fromEntries(result.columnNames.map((name, index) => [name, row[index]])) as T);
+    },
+  };
+}
+
+function statement(sql: string, args: readonly unknown[] = []) {
+  return { sql, args: [...args], argTypes: args.map(argType) };
+}
+
+function argType(value: unknown): ArgType {
+  if (value instanceof Date) return { scalarType: 'datetime', arity: 'scalar' };
+  if (typeof value === 'number') return { scalarType: Number.isInteger(value) ? 'int' : 'float', arity: 'scalar' };
+  if (typeof value === 'boolean') return { scalarType: 'boolean', arity: 'scalar' };
+  return { scalarType: typeof value === 'string' ? 'string' : 'unknown', arity: 'scalar' };
+}
+
+/** `INSERT INTO table (a, b) VALUES (..), (..)` in as few statements as the parameter limit allows. */
+export async function insertRows(
+  sql: SqlRunner,
+  raw: RawSql,
+  table: string,
+  columns: readonly string[],
+  rows: readonly (readonly unknown[])[],
+): Promise<void> {
+  const perStatement = Math.max(1, Math.floor(30_000 / columns.length));
+  for (let start = 0; start < rows.length; start += perStatement) {
+    const chunk = rows.slice(start, start + perStatement);
+    let index = 0;
+    const values = chunk.map(() => `(${columns.map(() => raw.placeholder(++index)).join(', ')})`).join(', ');
+    await sql.execute(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values}`, chunk.flat());
+  }
+}

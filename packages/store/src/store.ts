@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import type { DispatchQueue, MessageContent, MessageStatus } from '@mailroute/core';
+import { openDatabase } from './database.js';
+import { DEFAULT_DATABASE_URL, type Dialect, dialectOf } from './dialect.js';
+import { createDispatchQueue } from './dispatch.js';
+import { createEnqueuer, type EnqueueOptions, type EnqueueResult, type GroupCommitStats } from './enqueue.js';
+import type { MessageFilter, PageRequest, ProviderState } from './filters.js';
+import { migrateDatabase } from './migrate.js';
+import { createLocalSignal, createPgSignal } from './notify.js';
+import {
+  createOperatorApi,
+  type MessagePage,
+  type ProviderStateRecord,
+  type RequeueOptions,
+  type RequeueResult,
+  type RequeueTarget,
+  type TenantScope,
+} from './operator.js';
+import type { MessageDetail } from './rows.js';
+
+export interface StoreOptions {
+  /** `file:./data/mailroute.db` (SQLite, the default) or `postgresql://...`. */
+  readonly url?: string;
+  /** Apply pending migrations at start-up. Default: on for SQLite, off for PostgreSQL (run `migrate` once per deploy). */
+  readonly autoMigrate?: boolean;
+  /** Clock (epoch ms) for every time the store writes; tests move it. */
+  readonly now?: () => number;
+  /** SQLite: how long to wait for another process's write lock. */
+  readonly busyTimeoutMs?: number;
+  /** PostgreSQL: connections in the pool (the LISTEN connection is extra). */
+  readonly poolSize?: number;
+  /** PostgreSQL: LISTEN for other processes' enqueues (workers need it). Default on. */
+  readonly listen?: boolean;
+  /** PostgreSQL NOTIFY channel shared by every process on the database. */
+  readonly notifyChannel?: string;
+  /** Most messages in one group commit. */
+  readonly maxGroupSize?: number;
+  /** Hears errors of the background LISTEN connection (it reconnects by itself). */
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface StoreStats {
+  readonly groupCommit: GroupCommitStats;
+}
+
+/** Durable storage of mail: the dispatcher's queue plus what the api and operators need. */
+export interface MailStore extends DispatchQueue {
+  readonly dialect: Dialect;
+  /** Stores one message (group commit); resolves after the commit is durable. */
+  enqueue(content: MessageContent, options?: EnqueueOptions): Promise<EnqueueResult>;
+  /** Stores many messages in one transaction: all or none. */
+  enqueueMany(contents: readonly MessageContent[], options?: EnqueueOptions): Promise<EnqueueResult[]>;
+  getMessage(id: string, scope?: TenantScope): Promise<MessageDetail | undefined>;
+  listMessages(filter?: MessageFilter, page?: PageRequest): Promise<MessagePage>;
+  requeue(target: RequeueTarget, options?: RequeueOptions): Promise<RequeueResult>;
+  cancel(id: string, options?: TenantScope & { readonly reason?: string }): Promise<{ id: string; previous: MessageStatus }>;
+  countByStatus(scope?: TenantScope): Promise<Record<MessageStatus, number>>;
+  oldestUnsentAt(scope?: TenantScope): Promise<number | undefined>;
+  setProviderState(provider: string, state: ProviderState, note?: string): Promise<ProviderStateRecord>;
+  listProviderStates(): Promise<ProviderStateRecord[]>;
+  stats(): StoreStats;
+  /** Waits for the group being committed, then closes every connection. */
+  close(): Promise<void>;
+}
+
+export async function createStore(options: StoreOptions = {}): Promise<MailStore> {
+  const url = options.url ?? DEFAULT_DATABASE_URL;
+  const dialect = dialectOf(url);
+  if (options.autoMigrate ?? dialect === 'sqlite') await migrateDatabase({ url });
+  const database = await openDatabase({
+    url,
+    ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
+    ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
+  });
+  const instanceId = randomUUID();
+  const notifyChannel = options.notifyChannel ?? 'mailroute_enqueued';
+  let signal = createLocalSignal();
+  try {
+    if (dialect === 'postgres' && (options.listen ?? true)) {
+      signal = await createPgSignal({ url, channel: notifyChannel, instanceId, ...(options.onError ? { onError: options.onError } : {}) });
+    }
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  const ctx = { dialect, db: database.db, raw: database.raw, now: options.now ?? Date.now, signal, notifyChannel, instanceId };
+  const enqueuer = createEnqueuer(ctx, options.maxGroupSize);
+  const queue = createDispatchQueue(ctx);
+  const operator = createOperatorApi(ctx);
+  let closing: Promise<void> | undefined;
+
+  return {
+    dialect,
+    ...queue,
+    ...operator,
+    enqueue: enqueuer.enqueue,
+    enqueueMany: enqueuer.enqueueMany,
+    stats: () => ({ groupCommit: enqueuer.stats() }),
+    close() {
+      closing ??= (async () => {
+        await enqueuer.close();
+        await signal.close();
+        await database.close();
+      })();
+      return closing;
+    },
+  };
+}
