@@ -61,10 +61,31 @@ export interface MigrateResult {
 export async function migrateDatabase(options: { readonly url: string }): Promise<MigrateResult> {
   const dialect = dialectOf(options.url);
   const migrationsList = await readMigrations(dialect);
+  // Most starts find nothing to do; a plain query says so without starting the engine, which
+  // on a SQLite file in WAL mode also waits on other open connections.
+  const applied = await appliedMigrations(options.url);
+  if (migrationsList.migrationDirectories.every((migration) => applied.has(migration.path))) return { applied: [] };
   const result = await withSchemaEngine(adapterFactory(options.url), await readSchema(dialect), (engine) =>
     engine.applyMigrations({ migrationsList, filters: NO_FILTERS }),
   );
   return { applied: result.appliedMigrationNames };
+}
+
+/** Names of migrations recorded as finished; empty when the database has never been migrated. */
+async function appliedMigrations(url: string): Promise<Set<string>> {
+  const adapter = await adapterFactory(url).connect();
+  try {
+    const result = await adapter.queryRaw({
+      sql: 'SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
+      args: [],
+      argTypes: [],
+    });
+    return new Set(result.rows.map((row) => String(row[0])));
+  } catch {
+    return new Set();
+  } finally {
+    await adapter.dispose();
+  }
 }
 
 export interface SchemaChangeOptions {

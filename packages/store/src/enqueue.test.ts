@@ -1,0 +1,168 @@
+import type { MessageContent } from '@mailroute/core';
+import { expect, test } from 'vitest';
+import { StoreError } from './errors.js';
+import { forEachDatabase } from './test/databases.js';
+import { content, manualClock } from './test/fixtures.js';
+
+const UUIDV7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+forEachDatabase('enqueue', (database) => {
+  const count = async (sql: string, params: unknown[] = []) => {
+    const [row] = await database.query<{ n: number | string }>(sql, params);
+    return Number(row?.n);
+  };
+
+  test('stores every field of the message and gives it a time-ordered id', async () => {
+    const store = await database.open();
+    const full = content({
+      from: { email: 'desk@hotel.example', name: 'Hotel "Desk"' },
+      to: ['Guest <Guest@Example.ORG>'],
+      cc: ['cc@example.org'],
+      bcc: ['audit@hotel.example'],
+      replyTo: ['reply@hotel.example'],
+      html: '<p>See you soon.</p>',
+      attachments: [{ filename: 'booking.pdf', content: 'JVBERi0=', contentType: 'application/pdf' }],
+      headers: { 'X-Booking': '42' },
+      tags: ['booking', 'confirmation'],
+      metadata: { booking: '42' },
+      idempotencyKey: 'booking-42',
+    });
+    const first = await store.enqueue(full, { tenantId: 'hotel' });
+    const second = await store.enqueue(content());
+    expect(first).toEqual({ id: expect.stringMatching(UUIDV7), status: 'queued', duplicate: false });
+    expect(second.id > first.id).toBe(true);
+    const detail = await store.getMessage(first.id);
+    expect(detail?.message).toEqual({ ...full, id: first.id });
+    expect(detail).toMatchObject({ tenantId: 'hotel', status: 'queued', rounds: 0, tags: ['booking', 'confirmation'] });
+    expect(detail?.transitions).toEqual([{ to: 'queued', at: detail?.createdAt, reason: 'accepted' }]);
+    const recipients = await database.query<{ kind: string; address: string }>(
+      'SELECT kind, address FROM message_recipient WHERE message_id = $1 ORDER BY kind'.replace(
+        '$1',
+        database.dialect === 'sqlite' ? '?' : '$1',
+      ),
+      [first.id],
+    );
+    expect(recipients).toEqual([
+      { kind: 'bcc', address: 'audit@hotel.example' },
+      { kind: 'cc', address: 'cc@example.org' },
+      { kind: 'to', address: 'guest@example.org' },
+    ]);
+  });
+
+  test('a future sendAt is scheduled and only claimable once due; a past one is queued', async () => {
+    const clock = manualClock();
+    const store = await database.open({ now: clock.now });
+    const later = await store.enqueue(content({ sendAt: new Date(clock.now() + 60_000) }));
+    const past = await store.enqueue(content({ sendAt: new Date(clock.now() - 60_000) }));
+    expect(later.status).toBe('scheduled');
+    expect(past.status).toBe('queued');
+    expect((await store.claim('w1', 10, 30_000)).map((claimed) => claimed.message.id)).toEqual([past.id]);
+    expect(await store.nextDueAt()).toBe(clock.now() + 60_000);
+    clock.advance(59_999);
+    expect(await store.claim('w1', 10, 30_000)).toEqual([]);
+    clock.advance(1);
+    expect((await store.claim('w1', 10, 30_000)).map((claimed) => claimed.message.id)).toEqual([later.id]);
+  });
+
+  test('the same idempotency key returns the first message; another tenant may reuse it', async () => {
+    const store = await database.open();
+    const first = await store.enqueue(content({ idempotencyKey: 'k1' }));
+    const again = await store.enqueue(content({ idempotencyKey: 'k1', subject: 'different' }));
+    const otherTenant = await store.enqueue(content({ idempotencyKey: 'k1' }), { tenantId: 'other' });
+    expect(again).toEqual({ id: first.id, status: 'queued', duplicate: true });
+    expect(otherTenant.duplicate).toBe(false);
+    expect(otherTenant.id).not.toBe(first.id);
+    expect(await count('SELECT COUNT(*) AS n FROM message')).toBe(2);
+  });
+
+  test('concurrent duplicates, in one group and across two stores, make one row', async () => {
+    const a = await database.open();
+    const b = await database.open();
+    const sameTurn = await Promise.all(Array.from({ length: 20 }, () => a.enqueue(content({ idempotencyKey: 'same-turn' }))));
+    expect(new Set(sameTurn.map((result) => result.id)).size).toBe(1);
+    expect(sameTurn.filter((result) => !result.duplicate)).toHaveLength(1);
+
+    const racing = await Promise.all(
+      Array.from({ length: 20 }, (_, index) => (index % 2 === 0 ? a : b).enqueue(content({ idempotencyKey: 'two-stores' }))),
+    );
+    expect(new Set(racing.map((result) => result.id)).size).toBe(1);
+    expect(racing.filter((result) => !result.duplicate)).toHaveLength(1);
+    expect(await count('SELECT COUNT(*) AS n FROM message')).toBe(2);
+  });
+
+  test('group commit: concurrent enqueues share transactions, and every acknowledged one is on disk', async () => {
+    const store = await database.open();
+    const results = await Promise.all(Array.from({ length: 300 }, () => store.enqueue(content())));
+    expect(new Set(results.map((result) => result.id)).size).toBe(300);
+    const { transactions, messages } = store.stats().groupCommit;
+    expect(messages).toBe(300);
+    expect(transactions).toBeLessThanOrEqual(3);
+    // Read through a brand-new connection, as another process (or the restarted one) would.
+    expect(await count('SELECT COUNT(*) AS n FROM message')).toBe(300);
+    expect(await count("SELECT COUNT(*) AS n FROM message_transition WHERE to_status = 'queued'")).toBe(300);
+  });
+
+  test('a bad message in a group fails alone', async () => {
+    const store = await database.open();
+    const bad = { ...content(), subject: null } as unknown as MessageContent;
+    const settled = await Promise.allSettled([...Array.from({ length: 5 }, () => store.enqueue(content())), store.enqueue(bad)]);
+    expect(settled.slice(0, 5).every((result) => result.status === 'fulfilled')).toBe(true);
+    expect(settled[5]?.status).toBe('rejected');
+    expect(await count('SELECT COUNT(*) AS n FROM message')).toBe(5);
+    expect(await count('SELECT COUNT(*) AS n FROM message_recipient')).toBe(5);
+  });
+
+  test('enqueueMany is one transaction: all stored, duplicates resolved, or nothing at all', async () => {
+    const store = await database.open();
+    const results = await store.enqueueMany([content({ idempotencyKey: 'm' }), content(), content({ idempotencyKey: 'm' })], {
+      tenantId: 't1',
+    });
+    expect(store.stats().groupCommit.transactions).toBe(1);
+    expect(results.map((result) => result.duplicate)).toEqual([false, false, true]);
+    expect(results[2]?.id).toBe(results[0]?.id);
+    const bad = { ...content(), subject: null } as unknown as MessageContent;
+    await expect(store.enqueueMany([content(), bad])).rejects.toThrow();
+    expect(await count('SELECT COUNT(*) AS n FROM message')).toBe(2);
+  });
+
+  test('onEnqueued fires after the commit, and stops after unsubscribe', async () => {
+    const store = await database.open();
+    let heard = 0;
+    let stored = -1;
+    const unsubscribe = store.onEnqueued(() => {
+      heard += 1;
+    });
+    await store.enqueue(content());
+    expect(heard).toBe(1);
+    const off = store.onEnqueued(() => {
+      void count('SELECT COUNT(*) AS n FROM message').then((n) => {
+        stored = n;
+      });
+    });
+    await store.enqueue(content());
+    await expect.poll(() => stored).toBe(2);
+    expect(heard).toBe(2);
+    unsubscribe();
+    off();
+    await store.enqueue(content());
+    expect(heard).toBe(2);
+  });
+
+  test.runIf(database.dialect === 'postgres')('onEnqueued wakes a store in another process (LISTEN/NOTIFY)', async () => {
+    const worker = await database.open();
+    const api = await database.open();
+    let woken = 0;
+    worker.onEnqueued(() => {
+      woken += 1;
+    });
+    await api.enqueue(content());
+    await expect.poll(() => woken, { timeout: 3_000 }).toBe(1);
+  });
+
+  test('a closed store refuses new mail with a clear error', async () => {
+    const store = await database.open();
+    await store.close();
+    await expect(store.enqueue(content())).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(store.enqueue(content())).rejects.toBeInstanceOf(StoreError);
+  });
+});

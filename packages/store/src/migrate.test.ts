@@ -1,0 +1,183 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { describe, expect, test } from 'vitest';
+import type { Dialect } from './dialect.js';
+import { migrateDatabase, migrationsDir, pendingSchemaChange, schemaDir } from './migrate.js';
+import { createPostgresDatabase, createSqliteFile, forEachDatabase, postgresAvailable, withBothDatabases } from './test/databases.js';
+
+const folders = (dialect: Dialect) =>
+  readdirSync(migrationsDir(dialect), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
+
+forEachDatabase('migrations', (database) => {
+  test('are recorded in _prisma_migrations and a second run applies nothing', async () => {
+    const again = await migrateDatabase({ url: database.url });
+    expect(again.applied).toEqual([]);
+    const rows = await database.query<{ migration_name: string; finished_at: unknown; rolled_back_at: unknown }>(
+      'SELECT migration_name, finished_at, rolled_back_at FROM _prisma_migrations ORDER BY migration_name',
+    );
+    expect(rows.map((row) => row.migration_name)).toEqual(folders(database.dialect));
+    expect(rows.every((row) => row.finished_at !== null && row.rolled_back_at === null)).toBe(true);
+  });
+});
+
+describe('migrations from an empty database', () => {
+  test('SQLite: applies every migration once, then nothing', async () => {
+    const { url, drop } = createSqliteFile();
+    try {
+      expect((await migrateDatabase({ url })).applied).toEqual(folders('sqlite'));
+      const before = sqliteColumns(url);
+      expect((await migrateDatabase({ url })).applied).toEqual([]);
+      expect(sqliteColumns(url)).toEqual(before);
+      expect(Object.keys(before)).toContain('message');
+    } finally {
+      await drop();
+    }
+  });
+
+  test.runIf(postgresAvailable)('PostgreSQL: applies every migration once, then nothing', async () => {
+    const { url, drop } = await createPostgresDatabase();
+    try {
+      expect((await migrateDatabase({ url })).applied).toEqual(folders('postgres'));
+      const before = await postgresColumns(url);
+      expect((await migrateDatabase({ url })).applied).toEqual([]);
+      expect(await postgresColumns(url)).toEqual(before);
+    } finally {
+      await drop();
+    }
+  });
+
+  test.runIf(postgresAvailable)('both databases end with the same tables, columns and indexes', async () => {
+    await withBothDatabases(async (urls) => {
+      await migrateDatabase({ url: urls.sqlite });
+      await migrateDatabase({ url: urls.postgres });
+      expect(await postgresColumns(urls.postgres)).toEqual(sqliteColumns(urls.sqlite));
+      expect(await postgresIndexes(urls.postgres)).toEqual(sqliteIndexes(urls.sqlite));
+    });
+  });
+});
+
+describe('migrations are in step with the schema', () => {
+  test('SQLite: replaying the migrations leaves nothing to change', async () => {
+    expect(await pendingSchemaChange({ url: 'file::memory:' })).toBe('');
+  });
+
+  test.runIf(postgresAvailable)('PostgreSQL: the migrations build exactly what the schema describes', async () => {
+    await withBothDatabases(async ({ postgres: migrated }) => {
+      await migrateDatabase({ url: migrated });
+      const fromSchema = await createPostgresDatabase();
+      try {
+        const emptySchema = 'datasource db {\n  provider = "postgresql"\n}\n';
+        const sql = await pendingSchemaChange({ url: fromSchema.url, previousSchema: emptySchema });
+        const client = new pg.Client({ connectionString: fromSchema.url });
+        await client.connect();
+        await client.query(sql);
+        await client.end();
+        expect(await postgresColumns(migrated, true)).toEqual(await postgresColumns(fromSchema.url, true));
+        expect(await postgresIndexes(migrated, true)).toEqual(await postgresIndexes(fromSchema.url, true));
+      } finally {
+        await fromSchema.drop();
+      }
+    });
+  });
+
+  test('the two schema files declare the same models and fields', () => {
+    expect(models('postgres')).toEqual(models('sqlite'));
+    expect(Object.keys(models('sqlite'))).toEqual([
+      'Message',
+      'MessageRecipient',
+      'MessageTag',
+      'Attempt',
+      'MessageTransition',
+      'Event',
+      'Suppression',
+      'ProviderOverride',
+      'ApiKey',
+    ]);
+  });
+});
+
+/** model name -> "field Type attributes" lines, without database-specific native types. */
+function models(dialect: Dialect): Record<string, string[]> {
+  const text = readFileSync(path.join(schemaDir(dialect), 'schema.prisma'), 'utf8');
+  const out: Record<string, string[]> = {};
+  for (const match of text.matchAll(/^model (\w+) \{\n([\s\S]*?)^\}/gm)) {
+    const [, name = '', body = ''] = match;
+    out[name] = body
+      .split('\n')
+      .map((line) =>
+        line
+          .replace(/\/\/\/.*$/, '')
+          .replace(/@db\.\w+(\([^)]*\))?/g, '')
+          .replace(/\s+/g, ' ')
+          .trim(),
+      )
+      .filter((line) => line !== '');
+  }
+  return out;
+}
+
+function sqliteColumns(url: string): Record<string, string[]> {
+  const db = new Database(url.replace(/^file:/, ''), { readonly: true });
+  try {
+    const rows = db
+      .prepare(
+        `SELECT m.name AS t, p.name AS c FROM sqlite_master m JOIN pragma_table_info(m.name) p
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_prisma_migrations' ORDER BY m.name, p.name`,
+      )
+      .all() as { t: string; c: string }[];
+    return group(rows.map((row) => [row.t, row.c]));
+  } finally {
+    db.close();
+  }
+}
+
+function sqliteIndexes(url: string): string[] {
+  const db = new Database(url.replace(/^file:/, ''), { readonly: true });
+  try {
+    const rows = db
+      .prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name`)
+      .all() as { name: string }[];
+    return rows.map((row) => row.name);
+  } finally {
+    db.close();
+  }
+}
+
+async function postgresColumns(url: string, withTypes = false): Promise<Record<string, string[]>> {
+  const rows = await pgQuery<{ t: string; c: string; type: string; nullable: string; dflt: string | null }>(
+    url,
+    `SELECT table_name AS t, column_name AS c, data_type AS type, is_nullable AS nullable, column_default AS dflt
+     FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> '_prisma_migrations' ORDER BY table_name, column_name`,
+  );
+  return group(rows.map((row) => [row.t, withTypes ? `${row.c} ${row.type} ${row.nullable} ${row.dflt ?? ''}` : row.c]));
+}
+
+async function postgresIndexes(url: string, withDefinitions = false): Promise<string[]> {
+  const rows = await pgQuery<{ indexname: string; indexdef: string }>(
+    url,
+    `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey'
+     AND tablename <> '_prisma_migrations' ORDER BY indexname`,
+  );
+  return rows.map((row) => (withDefinitions ? row.indexdef : row.indexname));
+}
+
+async function pgQuery<T>(url: string, sql: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+function group(pairs: [string, string][]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [key, value] of pairs) (out[key] ??= []).push(value);
+  return out;
+}
