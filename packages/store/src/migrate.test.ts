@@ -178,6 +178,6 @@ async function pgQuery<T>(url: string, sql: string): Promise<T[]> {
 
 function group(pairs: [string, string][]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const [key, value] of pairs) (out[key] ??= []).push(value);
+  for (const [key, value] of pairs) out[key] = [...(out[key] ?? []), value];
   return out;
 }
