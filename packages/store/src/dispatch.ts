@@ -1,8 +1,18 @@
 import { type ClaimedMessage, claimableStatuses, type DispatchOutcome, type DispatchQueue } from '@mailroute/core';
 import type { StoreContext } from './context.js';
 import type { Prisma } from './database.js';
-import { Prisma as Sql } from './generated/postgres/client.js';
-import { attemptRow, messageFromRow, outcomeReason, outcomeStatus, outcomeUpdate, transitionRow } from './rows.js';
+import { uuidv7 } from './ids.js';
+import {
+  ATTEMPT_INSERT_COLUMNS,
+  attemptValues,
+  claimedFromRaw,
+  outcomeColumns,
+  outcomeReason,
+  outcomeStatus,
+  TRANSITION_INSERT_COLUMNS,
+  transitionRow,
+} from './rows.js';
+import { argumentList, insertRows, type SqlRunner } from './sql.js';
 
 /** Claimable once due: new, scheduled and retrying mail, and held mail whose confirmation window is over. */
 const DUE_STATUSES = [...claimableStatuses, 'held'] as const;
@@ -13,36 +23,37 @@ type Tx = Prisma.TransactionClient;
 export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
   const { db } = ctx;
 
-  async function pickDue(tx: Tx, owner: string, limit: number, now: Date, expires: Date): Promise<{ id: string; status: string }[]> {
+  /** Leases due rows to `owner` and returns them whole, each with the status it was claimed from. */
+  async function pickDue(sql: SqlRunner, owner: string, limit: number, now: Date, expires: Date): Promise<Record<string, unknown>[]> {
+    const a = argumentList(ctx.raw);
+    const due = `status IN (${a.list(DUE_STATUSES)}) AND next_attempt_at <= ${a.add(now)}`;
     if (ctx.dialect === 'postgres') {
       // SKIP LOCKED: concurrent workers each take different rows instead of queueing on the same ones.
-      return tx.$queryRaw<{ id: string; status: string }[]>`
-        WITH picked AS (
-          SELECT id, status FROM message
-          WHERE status IN (${Sql.join(DUE_STATUSES)}) AND next_attempt_at <= ${now}
-          ORDER BY next_attempt_at
-          LIMIT ${limit}
-          FOR UPDATE SKIP LOCKED
-        )
-        UPDATE message AS m
-        SET status = 'sending', lease_owner = ${owner}, lease_expires_at = ${expires}, updated_at = ${now}
-        FROM picked WHERE m.id = picked.id
-        RETURNING m.id, picked.status`;
+      return sql.query(
+        `WITH picked AS (
+           SELECT id, status FROM message WHERE ${due} ORDER BY next_attempt_at LIMIT ${a.add(limit)} FOR UPDATE SKIP LOCKED
+         )
+         UPDATE message AS m
+         SET status = 'sending', lease_owner = ${a.add(owner)}, lease_expires_at = ${a.add(expires)}, updated_at = ${a.add(now)}
+         FROM picked WHERE m.id = picked.id
+         RETURNING m.*, picked.status AS claimed_from`,
+        a.args,
+      );
     }
     // SQLite has one writer: inside this transaction nobody else can claim the same rows.
-    const picked = await tx.message.findMany({
-      where: { status: { in: [...DUE_STATUSES] }, nextAttemptAt: { lte: now } },
-      orderBy: { nextAttemptAt: 'asc' },
-      take: limit,
-      select: { id: true, status: true },
-    });
-    if (picked.length > 0) {
-      await tx.message.updateMany({
-        where: { id: { in: picked.map((row) => row.id) } },
-        data: { status: 'sending', leaseOwner: owner, leaseExpiresAt: expires, updatedAt: now },
-      });
-    }
-    return picked;
+    const picked = await sql.query<{ id: string; status: string }>(
+      `SELECT id, status FROM message WHERE ${due} ORDER BY next_attempt_at LIMIT ${a.add(limit)}`,
+      a.args,
+    );
+    if (picked.length === 0) return [];
+    const u = argumentList(ctx.raw);
+    const rows = await sql.query(
+      `UPDATE message SET status = 'sending', lease_owner = ${u.add(owner)}, lease_expires_at = ${u.add(expires)}, updated_at = ${u.add(now)}
+       WHERE id IN (${u.list(picked.map((row) => row.id))}) RETURNING *`,
+      u.args,
+    );
+    const from = new Map(picked.map((row) => [row.id, row.status]));
+    return rows.map((row) => ({ ...row, claimed_from: from.get(String(row.id)) }));
   }
 
   return {
@@ -51,21 +62,19 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
       const nowMs = ctx.now();
       const now = new Date(nowMs);
       const expires = new Date(nowMs + leaseMs);
-      return db.$transaction(async (tx) => {
-        const picked = await pickDue(tx, owner, Math.floor(limit), now, expires);
-        if (picked.length === 0) return [];
-        await tx.messageTransition.createMany({
-          data: picked.map((row) => transitionRow(row.id, row.status, 'sending', now, `claimed by ${owner}`)),
-        });
-        const rows = await tx.message.findMany({ where: { id: { in: picked.map((row) => row.id) } } });
-        const byId = new Map(rows.map((row) => [row.id, row]));
-        return picked.flatMap((pick): ClaimedMessage[] => {
-          const row = byId.get(pick.id);
-          return row
-            ? [{ message: messageFromRow(row), rounds: row.rounds, acceptedAt: row.createdAt.getTime(), leaseExpiresAt: expires.getTime() }]
-            : [];
-        });
+      const rows = await ctx.raw.transaction(async (sql) => {
+        const picked = await pickDue(sql, owner, Math.floor(limit), now, expires);
+        const transitions = picked.map((row) => [uuidv7(nowMs), row.id, row.claimed_from, 'sending', now, `claimed by ${owner}`]);
+        await insertRows(sql, ctx.raw, 'message_transition', TRANSITION_INSERT_COLUMNS, transitions);
+        return picked;
       });
+      const due = (row: Record<string, unknown>) => Date.parse(String(row.next_attempt_at));
+      return rows
+        .sort((a, b) => due(a) - due(b) || String(a.id).localeCompare(String(b.id)))
+        .map((row): ClaimedMessage => {
+          const { message, rounds, createdAt } = claimedFromRaw(row);
+          return { message, rounds, acceptedAt: createdAt, leaseExpiresAt: expires.getTime() };
+        });
     },
 
     async extendLeases(owner, ids, leaseMs) {
@@ -79,18 +88,19 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
 
     async complete(owner, outcomes) {
       if (outcomes.length === 0) return;
-      const now = new Date(ctx.now());
-      await db.$transaction(async (tx) => {
+      const nowMs = ctx.now();
+      const now = new Date(nowMs);
+      await ctx.raw.transaction(async (sql) => {
         // Attempts are facts about provider calls: kept even when the lease was lost.
-        const attempts = outcomes.flatMap((outcome) => outcome.attempts.map((attempt) => attemptRow(attempt, owner)));
-        if (attempts.length > 0) await tx.attempt.createMany({ data: attempts });
-        const transitions: Prisma.MessageTransitionCreateManyInput[] = [];
+        const attempts = outcomes.flatMap((outcome) => outcome.attempts.map((attempt) => attemptValues(attempt, owner)));
+        await insertRows(sql, ctx.raw, 'attempt', ATTEMPT_INSERT_COLUMNS, attempts);
+        const transitions: unknown[][] = [];
         for (const outcome of outcomes) {
-          if (await applyOutcome(tx, owner, outcome, now)) {
-            transitions.push(transitionRow(outcome.id, 'sending', outcomeStatus(outcome), now, outcomeReason(outcome)));
+          if (await applyOutcome(sql, owner, outcome, now)) {
+            transitions.push([uuidv7(nowMs), outcome.id, 'sending', outcomeStatus(outcome), now, outcomeReason(outcome)]);
           }
         }
-        if (transitions.length > 0) await tx.messageTransition.createMany({ data: transitions });
+        await insertRows(sql, ctx.raw, 'message_transition', TRANSITION_INSERT_COLUMNS, transitions);
       });
     },
 
@@ -126,12 +136,15 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
   };
 
   /** Only the lease owner may move the message on; a worker that lost its lease changes nothing. */
-  async function applyOutcome(tx: Tx, owner: string, outcome: DispatchOutcome, now: Date): Promise<boolean> {
-    const { count } = await tx.message.updateMany({
-      where: { id: outcome.id, status: 'sending', leaseOwner: owner },
-      data: outcomeUpdate(outcome, now),
-    });
-    return count === 1;
+  async function applyOutcome(sql: SqlRunner, owner: string, outcome: DispatchOutcome, now: Date): Promise<boolean> {
+    const a = argumentList(ctx.raw);
+    const set = Object.entries(outcomeColumns(outcome, now)).map(([column, value]) => `${column} = ${a.add(value)}`);
+    const changed = await sql.execute(
+      `UPDATE message SET ${set.join(', ')}, rounds = rounds + 1
+       WHERE id = ${a.add(outcome.id)} AND status = 'sending' AND lease_owner = ${a.add(owner)}`,
+      a.args,
+    );
+    return changed === 1;
   }
 
   /**

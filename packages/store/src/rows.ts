@@ -80,8 +80,6 @@ export interface MessageDetail extends MessageSummary {
  */
 export type AttemptInput = AttemptRecord & { readonly requestSummary?: unknown };
 
-const json = (value: unknown) => value as Prisma.InputJsonValue;
-
 /** Statuses are written by the store only; the column is text so new statuses need no migration. */
 export function asStatus(value: string): MessageStatus {
   return value as MessageStatus;
@@ -169,31 +167,55 @@ export function transitionRow(
   return { id: uuidv7(at.getTime()), messageId, fromStatus, toStatus, at, reason };
 }
 
+export const ATTEMPT_INSERT_COLUMNS = [
+  'id',
+  'message_id',
+  'worker',
+  'provider',
+  'provider_type',
+  'started_at',
+  'finished_at',
+  'latency_ms',
+  'outcome',
+  'error_category',
+  'error_code',
+  'error_message',
+  'status_code',
+  'provider_message_id',
+  'request_summary',
+  'detail',
+  'error',
+] as const;
+
 /**
  * Providers redact what they report; the store redacts again before anything reaches disk,
  * so a provider that forgot cannot leak a key into the attempt log.
  */
-export function attemptRow(attempt: AttemptInput, worker: string): Prisma.AttemptCreateManyInput {
+export function attemptValues(attempt: AttemptInput, worker: string): unknown[] {
   const error = attempt.error === undefined ? undefined : redact(attempt.error);
-  return {
-    id: uuidv7(attempt.startedAt),
-    messageId: attempt.messageId,
+  return [
+    uuidv7(attempt.startedAt),
+    attempt.messageId,
     worker,
-    provider: attempt.provider,
-    providerType: attempt.providerType,
-    startedAt: new Date(attempt.startedAt),
-    finishedAt: new Date(attempt.finishedAt),
-    latencyMs: Math.round(attempt.latencyMs),
-    outcome: attempt.outcome,
-    errorCategory: error?.category ?? null,
-    errorCode: error?.code ?? null,
-    errorMessage: error?.message ?? null,
-    statusCode: attempt.detail?.status ?? error?.detail?.status ?? null,
-    providerMessageId: attempt.providerMessageId ?? null,
-    ...(attempt.requestSummary === undefined ? {} : { requestSummary: json(redact(attempt.requestSummary)) }),
-    ...(attempt.detail === undefined ? {} : { detail: json(redact(attempt.detail)) }),
-    ...(error === undefined ? {} : { error: json(error) }),
-  };
+    attempt.provider,
+    attempt.providerType,
+    new Date(attempt.startedAt),
+    new Date(attempt.finishedAt),
+    Math.round(attempt.latencyMs),
+    attempt.outcome,
+    error?.category ?? null,
+    error?.code ?? null,
+    error?.message ?? null,
+    attempt.detail?.status ?? error?.detail?.status ?? null,
+    attempt.providerMessageId ?? null,
+    jsonOrNull(attempt.requestSummary === undefined ? undefined : redact(attempt.requestSummary)),
+    jsonOrNull(attempt.detail === undefined ? undefined : redact(attempt.detail)),
+    jsonOrNull(error),
+  ];
+}
+
+function jsonOrNull(value: unknown): string | null {
+  return value === undefined ? null : JSON.stringify(value);
 }
 
 export function outcomeStatus(outcome: DispatchOutcome): MessageStatus {
@@ -211,37 +233,31 @@ export function outcomeStatus(outcome: DispatchOutcome): MessageStatus {
   }
 }
 
-/** What one dispatch round changes on the message row. */
-export function outcomeUpdate(outcome: DispatchOutcome, now: Date): Prisma.MessageUpdateManyMutationInput {
-  const base = {
-    status: outcomeStatus(outcome),
-    rounds: { increment: 1 },
-    leaseOwner: null,
-    leaseExpiresAt: null,
-    updatedAt: now,
-  };
+/** What one dispatch round changes on the message row, by column (`rounds` goes up by one too). */
+export function outcomeColumns(outcome: DispatchOutcome, now: Date): Record<string, unknown> {
+  const base = { status: outcomeStatus(outcome), lease_owner: null, lease_expires_at: null, updated_at: now };
   if (outcome.kind === 'sent') {
     return {
       ...base,
       provider: outcome.provider,
-      providerMessageId: outcome.providerMessageId,
-      sentAt: now,
-      finishedAt: now,
-      nextAttemptAt: null,
-      heldProvider: null,
-      heldUntil: null,
+      provider_message_id: outcome.providerMessageId,
+      sent_at: now,
+      finished_at: now,
+      next_attempt_at: null,
+      held_provider: null,
+      held_until: null,
     };
   }
   const error = redact(outcome.error);
-  const failure = { ...base, lastErrorCode: error.code, lastError: json(error) };
+  const failure = { ...base, last_error_code: error.code, last_error: JSON.stringify(error) };
   switch (outcome.kind) {
     case 'failed':
     case 'dead':
-      return { ...failure, finishedAt: now, nextAttemptAt: null };
+      return { ...failure, finished_at: now, next_attempt_at: null };
     case 'retry':
-      return { ...failure, nextAttemptAt: new Date(outcome.at) };
+      return { ...failure, next_attempt_at: new Date(outcome.at) };
     case 'held':
-      return { ...failure, heldProvider: outcome.provider, heldUntil: new Date(outcome.until), nextAttemptAt: new Date(outcome.until) };
+      return { ...failure, held_provider: outcome.provider, held_until: new Date(outcome.until), next_attempt_at: new Date(outcome.until) };
   }
 }
 
@@ -258,6 +274,48 @@ export function outcomeReason(outcome: DispatchOutcome): string {
     case 'held':
       return `ambiguous answer from ${outcome.provider} (${outcome.error.code}); waiting for its events until ${new Date(outcome.until).toISOString()}`;
   }
+}
+
+/**
+ * A message row read with plain SQL: both adapters give timestamps as ISO text and JSON as
+ * its text, whichever database.
+ */
+export function claimedFromRaw(row: Record<string, unknown>): { message: Message; rounds: number; createdAt: number } {
+  const json = (column: string): unknown => {
+    const value = row[column];
+    return typeof value === 'string' ? JSON.parse(value) : value;
+  };
+  const text = (column: string): string | undefined =>
+    row[column] === null || row[column] === undefined ? undefined : String(row[column]);
+  const time = (column: string): Date | undefined => {
+    const value = text(column);
+    return value === undefined ? undefined : new Date(value);
+  };
+  const body = text('text');
+  const html = text('html');
+  const sendAt = time('send_at');
+  const idempotencyKey = text('idempotency_key');
+  return {
+    message: {
+      id: String(row.id),
+      from: json('from_address') as Address,
+      to: json('to_addresses') as Address[],
+      cc: json('cc_addresses') as Address[],
+      bcc: json('bcc_addresses') as Address[],
+      replyTo: json('reply_to_addresses') as Address[],
+      subject: String(row.subject),
+      ...(body === undefined ? {} : { text: body }),
+      ...(html === undefined ? {} : { html }),
+      attachments: json('attachments') as Message['attachments'],
+      headers: json('headers') as Message['headers'],
+      tags: json('tags') as string[],
+      metadata: json('metadata') as Message['metadata'],
+      ...(sendAt === undefined ? {} : { sendAt }),
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+    },
+    rounds: Number(row.rounds),
+    createdAt: time('created_at')?.getTime() ?? 0,
+  };
 }
 
 export function messageFromRow(row: MessageRow): Message {

@@ -62,6 +62,16 @@ function argType(value: unknown): ArgType {
   return { scalarType: typeof value === 'string' ? 'string' : 'unknown', arity: 'scalar' };
 }
 
+/** Collects arguments and hands out their placeholders in order. */
+export function argumentList(raw: RawSql) {
+  const args: unknown[] = [];
+  const add = (value: unknown): string => {
+    args.push(value);
+    return raw.placeholder(args.length);
+  };
+  return { args, add, list: (values: readonly unknown[]) => values.map(add).join(', ') };
+}
+
 /** `INSERT INTO table (a, b) VALUES (..), (..)` in as few statements as the parameter limit allows. */
 export async function insertRows(
   sql: SqlRunner,
