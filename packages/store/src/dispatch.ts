@@ -72,18 +72,25 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
       return rows
         .sort((a, b) => due(a) - due(b) || String(a.id).localeCompare(String(b.id)))
         .map((row): ClaimedMessage => {
-          const { message, rounds, createdAt } = claimedFromRaw(row);
-          return { message, rounds, acceptedAt: createdAt, leaseExpiresAt: expires.getTime() };
+          const { message, rounds, createdAt, heldProvider } = claimedFromRaw(row);
+          const claimed = { message, rounds, acceptedAt: createdAt, leaseExpiresAt: expires.getTime() };
+          // A provider that may already have the message (ambiguous send) is not asked again.
+          return heldProvider === undefined ? claimed : { ...claimed, exclude: [heldProvider] };
         });
     },
 
     async extendLeases(owner, ids, leaseMs) {
       if (ids.length === 0) return;
-      const nowMs = ctx.now();
-      await db.message.updateMany({
-        where: { id: { in: [...ids] }, status: 'sending', leaseOwner: owner },
-        data: { leaseExpiresAt: new Date(nowMs + leaseMs) },
-      });
+      const a = argumentList(ctx.raw);
+      // In a transaction like every write: on SQLite a lone statement would run inside
+      // whatever transaction holds the shared connection at that moment.
+      await ctx.raw.transaction((sql) =>
+        sql.execute(
+          `UPDATE message SET lease_expires_at = ${a.add(new Date(ctx.now() + leaseMs))}
+           WHERE id IN (${a.list(ids)}) AND status = 'sending' AND lease_owner = ${a.add(owner)}`,
+          a.args,
+        ),
+      );
     },
 
     async complete(owner, outcomes) {
@@ -140,7 +147,7 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
     const a = argumentList(ctx.raw);
     const set = Object.entries(outcomeColumns(outcome, now)).map(([column, value]) => `${column} = ${a.add(value)}`);
     const changed = await sql.execute(
-      `UPDATE message SET ${set.join(', ')}, rounds = rounds + 1
+      `UPDATE message SET ${set.join(', ')}${outcome.kind === 'retry' ? ', rounds = rounds + 1' : ''}
        WHERE id = ${a.add(outcome.id)} AND status = 'sending' AND lease_owner = ${a.add(owner)}`,
       a.args,
     );

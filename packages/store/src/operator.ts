@@ -240,11 +240,9 @@ export function createOperatorApi(ctx: StoreContext) {
     const input = parseInput(providerStateSchema, note === undefined ? { provider, state } : { provider, state, note }, 'provider state');
     const updatedAt = new Date(ctx.now());
     const data = { state: input.state, note: input.note ?? null, updatedAt };
-    const row = await db.providerOverride.upsert({
-      where: { provider: input.provider },
-      create: { provider: input.provider, ...data },
-      update: data,
-    });
+    const row = await db.$transaction((tx) =>
+      tx.providerOverride.upsert({ where: { provider: input.provider }, create: { provider: input.provider, ...data }, update: data }),
+    );
     return providerStateFromRow(row);
   }
 

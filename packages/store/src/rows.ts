@@ -233,7 +233,7 @@ export function outcomeStatus(outcome: DispatchOutcome): MessageStatus {
   }
 }
 
-/** What one dispatch round changes on the message row, by column (`rounds` goes up by one too). */
+/** What one dispatch round changes on the message row, by column (a retry also counts the round). */
 export function outcomeColumns(outcome: DispatchOutcome, now: Date): Record<string, unknown> {
   const base = { status: outcomeStatus(outcome), lease_owner: null, lease_expires_at: null, updated_at: now };
   if (outcome.kind === 'sent') {
@@ -280,7 +280,12 @@ export function outcomeReason(outcome: DispatchOutcome): string {
  * A message row read with plain SQL: both adapters give timestamps as ISO text and JSON as
  * its text, whichever database.
  */
-export function claimedFromRaw(row: Record<string, unknown>): { message: Message; rounds: number; createdAt: number } {
+export function claimedFromRaw(row: Record<string, unknown>): {
+  message: Message;
+  rounds: number;
+  createdAt: number;
+  heldProvider: string | undefined;
+} {
   const json = (column: string): unknown => {
     const value = row[column];
     return typeof value === 'string' ? JSON.parse(value) : value;
@@ -315,6 +320,7 @@ export function claimedFromRaw(row: Record<string, unknown>): { message: Message
     },
     rounds: Number(row.rounds),
     createdAt: time('created_at')?.getTime() ?? 0,
+    heldProvider: text('held_provider'),
   };
 }
 
