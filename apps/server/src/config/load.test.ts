@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, interpolateEnv, parseConfig } from './load.js';
+
+const yaml = `
+database:
+  url: file:./data/test.db
+providers:
+  - type: sendgrid
+    name: sendgrid
+    apiKey: \${SENDGRID_API_KEY}
+  - type: ses
+    name: ses
+    region: eu-west-1
+  - type: smtp
+    name: smtp
+    url: smtp://relay.example:587
+routing:
+  strategy: weighted
+  weights: { sendgrid: 3, ses: 1, smtp: 0 }
+  breaker: { timeoutMs: 5000 }
+`;
+
+describe('configuration', () => {
+  it('parses YAML, fills defaults and interpolates secrets from the environment', () => {
+    const config = parseConfig(yaml, { SENDGRID_API_KEY: 'SG.from-env' });
+    expect(config.providers.map((provider) => provider.type)).toEqual(['sendgrid', 'ses', 'smtp']);
+    expect(config.providers[0]).toMatchObject({ apiKey: 'SG.from-env', baseUrl: 'https://api.sendgrid.com' });
+    expect(config.routing).toMatchObject({ strategy: 'weighted', ambiguousPolicy: 'resend', breaker: { timeoutMs: 5000 } });
+    expect(config.retry.maxAttempts).toBe(12);
+    expect(config.worker.concurrency).toBe(100);
+  });
+
+  it('accepts JSON too, and an empty file means the embedded defaults', () => {
+    expect(parseConfig('{"providers": []}', {}).database.url).toBe('file:./data/mailroute.db');
+    expect(parseConfig('', {}).providers).toEqual([]);
+  });
+
+  it('names a missing environment variable instead of sending with an empty key', () => {
+    expect(() => parseConfig(yaml, {})).toThrow(new ConfigError('environment variables not set: SENDGRID_API_KEY'));
+    expect(interpolateEnv('a ${X} b', { X: '1' })).toBe('a 1 b');
+  });
+
+  it('reports every invalid field with its path', () => {
+    const bad = `
+providers:
+  - { type: sendgrid, name: a, apiKey: k, baseUrl: not-a-url }
+  - { type: pigeon, name: b }
+  - { type: smtp, name: a, host: h }
+routing: { weights: { ghost: 1 } }
+unknown: 1
+`;
+    let message = '';
+    try {
+      parseConfig(bad, {});
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/providers\.0\.baseUrl/);
+    expect(message).toMatch(/providers\.1\.type/);
+    expect(message).toMatch(/unknown/);
+  });
+
+  it('refuses duplicate provider names and routing entries for unknown providers', () => {
+    const text = `
+providers:
+  - { type: capture, name: a }
+  - { type: capture, name: a }
+routing: { weights: { ghost: 1 } }
+`;
+    expect(() => parseConfig(text, {})).toThrow(/used twice[\s\S]*unknown provider "ghost"/);
+  });
+
+  it('refuses text that is not YAML or JSON', () => {
+    expect(() => parseConfig('providers: [unclosed', {})).toThrow(/not valid YAML\/JSON/);
+  });
+});

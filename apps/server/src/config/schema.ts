@@ -1,0 +1,89 @@
+import { captureProviderConfigSchema } from '@mailroute/providers/capture';
+import { sendGridProviderConfigSchema } from '@mailroute/providers/sendgrid';
+import { sesProviderConfigSchema } from '@mailroute/providers/ses';
+import { smtpProviderConfigSchema } from '@mailroute/providers/smtp';
+import { z } from 'zod';
+
+const breakerSchema = z.strictObject({
+  timeoutMs: z.number().int().positive().optional(),
+  capacity: z.number().int().positive().optional(),
+  volumeThreshold: z.number().int().min(0).optional(),
+  errorThresholdPercentage: z.number().min(1).max(100).optional(),
+  resetTimeoutMs: z.number().int().positive().optional(),
+  rollingCountTimeoutMs: z.number().int().positive().optional(),
+  rollingCountBuckets: z.number().int().positive().optional(),
+});
+
+export const providerConfigSchema = z.discriminatedUnion('type', [
+  sendGridProviderConfigSchema,
+  sesProviderConfigSchema,
+  smtpProviderConfigSchema,
+  captureProviderConfigSchema,
+]);
+
+export type ProviderConfig = z.output<typeof providerConfigSchema>;
+
+const routingSchema = z.strictObject({
+  /** `priority`: the order of `providers`; `weighted`: each provider's share of first choices. */
+  strategy: z.enum(['priority', 'weighted']).default('priority'),
+  /** Weight per provider name under `weighted` (default 1; 0 = standby only). */
+  weights: z.record(z.string(), z.number().min(0)).default({}),
+  /** Ambiguous outcome (timeout or reset after the request was written): resend now, or wait for events. */
+  ambiguousPolicy: z.enum(['resend', 'confirm']).default('resend'),
+  /** How long a held message waits for the provider's events before it goes elsewhere. */
+  confirmWindowMs: z
+    .number()
+    .int()
+    .positive()
+    .default(5 * 60_000),
+  /** Breaker settings for every provider, then per provider name. */
+  breaker: breakerSchema.default({}),
+  providerBreakers: z.record(z.string(), breakerSchema).default({}),
+});
+
+const retrySchema = z.strictObject({
+  baseDelayMs: z.number().int().positive().default(2_000),
+  maxDelayMs: z
+    .number()
+    .int()
+    .positive()
+    .default(10 * 60_000),
+  maxAttempts: z.number().int().positive().default(12),
+  maxAgeMs: z
+    .number()
+    .int()
+    .positive()
+    .default(24 * 60 * 60_000),
+});
+
+const workerSchema = z.strictObject({
+  concurrency: z.number().int().positive().default(100),
+  leaseMs: z.number().int().positive().default(60_000),
+  idlePollMs: z.number().int().positive().default(1_000),
+  /** How often operator overrides (disable / drain) are re-read from the database. */
+  overridesRefreshMs: z.number().int().positive().default(2_000),
+});
+
+export const configSchema = z
+  .strictObject({
+    database: z.strictObject({ url: z.string().min(1).default('file:./data/mailroute.db') }).default({ url: 'file:./data/mailroute.db' }),
+    providers: z.array(providerConfigSchema).default([]),
+    routing: routingSchema.default(routingSchema.parse({})),
+    retry: retrySchema.default(retrySchema.parse({})),
+    worker: workerSchema.default(workerSchema.parse({})),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.providers.forEach((provider, index) => {
+      if (seen.has(provider.name)) {
+        ctx.addIssue({ code: 'custom', path: ['providers', index, 'name'], message: `provider name "${provider.name}" is used twice` });
+      }
+      seen.add(provider.name);
+    });
+    for (const name of [...Object.keys(config.routing.weights), ...Object.keys(config.routing.providerBreakers)]) {
+      if (!seen.has(name)) ctx.addIssue({ code: 'custom', path: ['routing'], message: `routing names unknown provider "${name}"` });
+    }
+  });
+
+export type MailrouteConfig = z.output<typeof configSchema>;
+export type MailrouteConfigInput = z.input<typeof configSchema>;
