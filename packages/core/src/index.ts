@@ -45,7 +45,13 @@ export {
 } from './provider.js';
 export { REDACTED, redact, redactString } from './redact.js';
 export { backoffDelay, decideRetry, defaultRetryPolicy, type RetryDecision, type RetryInput, type RetryPolicy } from './retry.js';
-export { type BreakerOptions, type BreakerState, defaultBreakerOptions } from './router/breaker.js';
+export {
+  type BreakerOptions,
+  type BreakerOverrides,
+  type BreakerState,
+  defaultBreakerOptions,
+  mergeBreakerOptions,
+} from './router/breaker.js';
 export type { AttemptRecord, RouterEventName, RouterEvents, RouterListener, SkipRecord } from './router/events.js';
 export { type RoutingStrategy, routeOrder } from './router/order.js';
 export {

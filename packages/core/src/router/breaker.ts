@@ -37,6 +37,18 @@ export const defaultBreakerOptions: BreakerOptions = {
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
+/** Partial breaker settings, as configuration gives them (an absent or undefined field keeps the default). */
+export type BreakerOverrides = { readonly [K in keyof BreakerOptions]?: BreakerOptions[K] | undefined };
+
+/** Later layers win; undefined fields never replace a value. */
+export function mergeBreakerOptions(...layers: readonly (BreakerOverrides | undefined)[]): BreakerOptions {
+  const merged: Record<string, number> = { ...defaultBreakerOptions };
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer ?? {})) if (value !== undefined) merged[key] = value;
+  }
+  return merged as unknown as BreakerOptions;
+}
+
 /** After a timeout the provider gets this long to say whether its request reached the wire. */
 const ABORT_GRACE_MS = 50;
 

@@ -1,7 +1,7 @@
 import { type MailError, mailError } from '../errors.js';
 import type { Message } from '../model/message.js';
 import type { Provider } from '../provider.js';
-import { type BreakerOptions, type BreakerState, createProviderBreaker, defaultBreakerOptions, type ProviderBreaker } from './breaker.js';
+import { type BreakerOverrides, type BreakerState, createProviderBreaker, mergeBreakerOptions, type ProviderBreaker } from './breaker.js';
 import { type AttemptRecord, RouterEventBus, type RouterEventName, type RouterListener, type SkipRecord } from './events.js';
 import { type RoutingStrategy, routeOrder } from './order.js';
 
@@ -16,14 +16,14 @@ export interface RoutedProvider {
   readonly provider: Provider;
   /** Share of first choices under the `weighted` strategy; 0 means standby only. */
   readonly weight?: number;
-  readonly breaker?: Partial<BreakerOptions>;
+  readonly breaker?: BreakerOverrides;
 }
 
 export interface RouterOptions {
   readonly providers: readonly RoutedProvider[];
   readonly strategy?: RoutingStrategy;
   readonly ambiguousPolicy?: AmbiguousPolicy;
-  readonly breaker?: Partial<BreakerOptions>;
+  readonly breaker?: BreakerOverrides;
   /** Operator overrides: a provider for which this returns false is skipped. */
   readonly isEnabled?: (providerName: string) => boolean;
   readonly random?: () => number;
@@ -96,7 +96,7 @@ export function createRouter(options: RouterOptions): Router {
     const { name } = routed.provider;
     if (names.has(name)) throw new Error(`provider name "${name}" is used twice`);
     names.add(name);
-    const breakerOptions = { ...defaultBreakerOptions, ...options.breaker, ...routed.breaker };
+    const breakerOptions = mergeBreakerOptions(options.breaker, routed.breaker);
     const breaker = createProviderBreaker(routed.provider, breakerOptions, now);
     breaker.onStateChange((state) => events.emit('breaker', { provider: name, state, at: now() }));
     return { name, weight: routed.weight ?? 1, breaker };
