@@ -1,3 +1,4 @@
+export { type ApiKeyApi, type ApiKeyRecord, type ApiKeyScope, apiKeyScopes, type CreatedApiKey, hashApiKey } from './api-keys.js';
 export { DEFAULT_DATABASE_URL, type Dialect, dialectOf } from './dialect.js';
 export type { EnqueueOptions, EnqueueResult, GroupCommitStats } from './enqueue.js';
 export { isStoreError, StoreError, type StoreErrorCode } from './errors.js';
@@ -19,3 +20,4 @@ export type {
 } from './operator.js';
 export type { AttemptInput, AttemptView, MessageDetail, MessageSummary, TransitionView } from './rows.js';
 export { createStore, type MailStore, type StoreOptions, type StoreStats } from './store.js';
+export type { SuppressionApi, SuppressionRecord } from './suppressions.js';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DispatchQueue, MessageContent, MessageStatus } from '@mailroute/core';
+import { type ApiKeyApi, createApiKeyApi } from './api-keys.js';
 import { openDatabase } from './database.js';
 import { DEFAULT_DATABASE_URL, type Dialect, dialectOf } from './dialect.js';
 import { createDispatchQueue } from './dispatch.js';
@@ -17,6 +18,7 @@ import {
   type TenantScope,
 } from './operator.js';
 import type { MessageDetail } from './rows.js';
+import { createSuppressionApi, type SuppressionApi } from './suppressions.js';
 
 export interface StoreOptions {
   /** `file:./data/mailroute.db` (SQLite, the default) or `postgresql://...`. */
@@ -44,7 +46,7 @@ export interface StoreStats {
 }
 
 /** Durable storage of mail: the dispatcher's queue plus what the api and operators need. */
-export interface MailStore extends DispatchQueue {
+export interface MailStore extends DispatchQueue, SuppressionApi, ApiKeyApi {
   readonly dialect: Dialect;
   /** Stores one message (group commit); resolves after the commit is durable. */
   enqueue(content: MessageContent, options?: EnqueueOptions): Promise<EnqueueResult>;
@@ -87,12 +89,16 @@ export async function createStore(options: StoreOptions = {}): Promise<MailStore
   const enqueuer = createEnqueuer(ctx, options.maxGroupSize);
   const queue = createDispatchQueue(ctx);
   const operator = createOperatorApi(ctx);
+  const suppressions = createSuppressionApi(ctx);
+  const apiKeys = createApiKeyApi(ctx);
   let closing: Promise<void> | undefined;
 
   return {
     dialect,
     ...queue,
     ...operator,
+    ...suppressions,
+    ...apiKeys,
     enqueue: enqueuer.enqueue,
     enqueueMany: enqueuer.enqueueMany,
     stats: () => ({ groupCommit: enqueuer.stats() }),

@@ -1,0 +1,60 @@
+import { expect, test } from 'vitest';
+import { isStoreError } from './errors.js';
+import { forEachDatabase } from './test/databases.js';
+
+forEachDatabase('suppressions and API keys', (database) => {
+  test('suppressions are per tenant, case-insensitive, idempotent and removable', async () => {
+    const store = await database.open();
+    const first = await store.addSuppression({ address: 'Guest@Example.org', reason: 'hard bounce', source: 'sendgrid:evt-1' });
+    const again = await store.addSuppression({ address: 'guest@example.org', reason: 'complaint', source: 'ses:evt-2' });
+    expect(again.id).toBe(first.id);
+    expect(again.reason).toBe('hard bounce');
+    await store.addSuppression({ address: 'other@example.org', reason: 'manual', source: 'operator', tenantId: 'acme' });
+
+    expect(await store.suppressedAmong(['GUEST@example.org', 'clean@example.org', 'other@example.org'])).toEqual(
+      new Set(['guest@example.org']),
+    );
+    expect(await store.suppressedAmong(['other@example.org'], { tenantId: 'acme' })).toEqual(new Set(['other@example.org']));
+    expect((await store.listSuppressions()).items.map((item) => item.address)).toEqual(['guest@example.org']);
+
+    expect(await store.removeSuppression('GUEST@example.org')).toBe(true);
+    expect(await store.removeSuppression('guest@example.org')).toBe(false);
+    expect(await store.suppressedAmong(['guest@example.org'])).toEqual(new Set());
+  });
+
+  test('a bad suppression entry is refused with the field named and nothing stored', async () => {
+    const store = await database.open();
+    await expect(store.addSuppression({ address: 'not-an-address', reason: 'x', source: 'y' })).rejects.toThrow(/address/);
+    expect((await store.listSuppressions()).items).toHaveLength(0);
+  });
+
+  test('API keys are shown once, stored hashed, authenticate until revoked', async () => {
+    const store = await database.open();
+    const created = await store.createApiKey({ name: 'booking app', scopes: ['send', 'read', 'send'] });
+    expect(created.key).toMatch(/^mr_[0-9a-f]{8}_[A-Za-z0-9_-]{43}$/);
+    expect(created.key.startsWith(created.prefix)).toBe(true);
+    expect(created.scopes).toEqual(['send', 'read']);
+
+    const stored = await database.query<{ hash: string }>('SELECT hash FROM api_key');
+    expect(stored[0]?.hash).not.toContain(created.key.slice(12));
+    expect(JSON.stringify(await store.listApiKeys())).not.toContain(created.key);
+
+    expect((await store.authenticateApiKey(created.key))?.id).toBe(created.id);
+    expect(await store.authenticateApiKey(`${created.key}x`)).toBeUndefined();
+    expect(await store.authenticateApiKey('garbage')).toBeUndefined();
+    expect((await store.listApiKeys())[0]?.lastUsedAt).toBeDefined();
+
+    const revoked = await store.revokeApiKey(created.id);
+    expect(revoked.revokedAt).toBeDefined();
+    expect(await store.authenticateApiKey(created.key)).toBeUndefined();
+    expect(await store.countApiKeys()).toBe(0);
+  });
+
+  test('API key input is validated and unknown ids are reported', async () => {
+    const store = await database.open();
+    await expect(store.createApiKey({ name: '', scopes: [] })).rejects.toThrow(/name|scopes/);
+    const error = await store.revokeApiKey('nope').catch((caught: unknown) => caught);
+    expect(isStoreError(error) && error.code).toBe('NOT_FOUND');
+    expect(await store.listApiKeys()).toHaveLength(0);
+  });
+});
