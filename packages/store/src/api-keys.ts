@@ -26,7 +26,8 @@ export interface CreatedApiKey extends ApiKeyRecord {
 }
 
 export interface ApiKeyApi {
-  createApiKey(input: { name: string; scopes: readonly ApiKeyScope[]; tenantId?: string }): Promise<CreatedApiKey>;
+  /** `key` stores a secret chosen elsewhere (the first admin key from the environment); otherwise one is drawn. */
+  createApiKey(input: { name: string; scopes: readonly ApiKeyScope[]; tenantId?: string; key?: string }): Promise<CreatedApiKey>;
   /** The live key this secret belongs to; undefined for an unknown or revoked key. */
   authenticateApiKey(key: string): Promise<ApiKeyRecord | undefined>;
   listApiKeys(scope?: { tenantId?: string }): Promise<ApiKeyRecord[]>;
@@ -42,6 +43,10 @@ const createSchema = z.strictObject({
   name: z.string().min(1).max(100),
   scopes: z.array(z.enum(apiKeyScopes)).min(1),
   tenantId: z.string().min(1).max(100).default(DEFAULT_TENANT),
+  key: z
+    .string()
+    .regex(/^mr_[A-Za-z0-9_-]{32,190}$/, { message: 'must start with mr_ followed by at least 32 letters, digits, _ or -' })
+    .optional(),
 });
 
 /** Keys carry 256 random bits, so one SHA-256 is enough: there is nothing to brute-force. */
@@ -80,8 +85,8 @@ export function createApiKeyApi(ctx: StoreContext): ApiKeyApi {
   return {
     async createApiKey(input) {
       const parsed = parseInput(createSchema, input, 'API key');
-      const prefix = `${KEY_PREFIX}${randomBytes(4).toString('hex')}`;
-      const key = `${prefix}_${randomBytes(32).toString('base64url')}`;
+      const prefix = parsed.key?.slice(0, 11) ?? `${KEY_PREFIX}${randomBytes(4).toString('hex')}`;
+      const key = parsed.key ?? `${prefix}_${randomBytes(32).toString('base64url')}`;
       const row = await ctx.db.apiKey.create({
         data: {
           id: uuidv7(ctx.now()),

@@ -18,6 +18,7 @@ export type {
   RequeueTarget,
   TenantScope,
 } from './operator.js';
+export { checkDatabase, type DatabaseReadiness } from './readiness.js';
 export type { AttemptInput, AttemptView, MessageDetail, MessageSummary, TransitionView } from './rows.js';
 export { createStore, type MailStore, type StoreOptions, type StoreStats } from './store.js';
 export type { SuppressionApi, SuppressionRecord } from './suppressions.js';
