@@ -18,7 +18,9 @@ export type {
   RequeueTarget,
   TenantScope,
 } from './operator.js';
+export type { ProviderActivity, ProviderFailure } from './provider-activity.js';
 export { checkDatabase, type DatabaseReadiness } from './readiness.js';
+export { RETRY_REPORT_LIMIT, type RetryReport, type RetryRequest, type SuppressedMessage } from './retry.js';
 export type { AttemptInput, AttemptView, MessageDetail, MessageSummary, TransitionView } from './rows.js';
 export { createStore, type MailStore, type StoreOptions, type StoreStats } from './store.js';
 export type { SuppressionApi, SuppressionRecord } from './suppressions.js';

@@ -17,6 +17,8 @@ import {
   type RequeueTarget,
   type TenantScope,
 } from './operator.js';
+import { createProviderActivityApi, type ProviderActivity } from './provider-activity.js';
+import { createRetryApi, type RetryReport, type RetryRequest } from './retry.js';
 import type { MessageDetail } from './rows.js';
 import { createSuppressionApi, type SuppressionApi } from './suppressions.js';
 
@@ -60,6 +62,10 @@ export interface MailStore extends DispatchQueue, SuppressionApi, ApiKeyApi {
   oldestUnsentAt(scope?: TenantScope): Promise<number | undefined>;
   setProviderState(provider: string, state: ProviderState, note?: string): Promise<ProviderStateRecord>;
   listProviderStates(): Promise<ProviderStateRecord[]>;
+  /** Bulk retry for operators: requeue, keeping back mail to addresses suppressed since (one transaction). */
+  retryMessages(request: RetryRequest): Promise<RetryReport>;
+  /** The attempt log per provider since a time (epoch ms): counts, latency, last provider fault. */
+  providerActivity(since: number): Promise<ProviderActivity[]>;
   stats(): StoreStats;
   /** Waits for the group being committed, then closes every connection. */
   close(): Promise<void>;
@@ -91,6 +97,8 @@ export async function createStore(options: StoreOptions = {}): Promise<MailStore
   const operator = createOperatorApi(ctx);
   const suppressions = createSuppressionApi(ctx);
   const apiKeys = createApiKeyApi(ctx);
+  const retry = createRetryApi(ctx);
+  const activity = createProviderActivityApi(ctx);
   let closing: Promise<void> | undefined;
 
   return {
@@ -99,6 +107,8 @@ export async function createStore(options: StoreOptions = {}): Promise<MailStore
     ...operator,
     ...suppressions,
     ...apiKeys,
+    ...retry,
+    ...activity,
     enqueue: enqueuer.enqueue,
     enqueueMany: enqueuer.enqueueMany,
     stats: () => ({ groupCommit: enqueuer.stats() }),
