@@ -52,7 +52,7 @@ export {
   defaultBreakerOptions,
   mergeBreakerOptions,
 } from './router/breaker.js';
-export type { AttemptRecord, RouterEventName, RouterEvents, RouterListener, SkipRecord } from './router/events.js';
+export type { AttemptRecord, RequestSummary, RouterEventName, RouterEvents, RouterListener, SkipRecord } from './router/events.js';
 export { type RoutingStrategy, routeOrder } from './router/order.js';
 export {
   type AmbiguousPolicy,

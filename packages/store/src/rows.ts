@@ -78,7 +78,7 @@ export interface MessageDetail extends MessageSummary {
  * A provider may describe the request it made (recipients count, endpoint, ...); core's
  * attempt record does not carry that field yet, so it is read when present.
  */
-export type AttemptInput = AttemptRecord & { readonly requestSummary?: unknown };
+export type AttemptInput = AttemptRecord;
 
 /** Statuses are written by the store only; the column is text so new statuses need no migration. */
 export function asStatus(value: string): MessageStatus {

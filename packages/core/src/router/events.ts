@@ -13,6 +13,16 @@ export interface AttemptRecord {
   readonly providerMessageId?: string;
   readonly detail?: ProviderDetail;
   readonly error?: MailError;
+  /** What was sent, without content or secrets: enough to tell calls apart in an incident. */
+  readonly requestSummary?: RequestSummary;
+}
+
+export interface RequestSummary {
+  readonly recipients: number;
+  readonly attachments: number;
+  readonly tags: readonly string[];
+  /** Providers that were excluded for this message (a held send elsewhere). */
+  readonly excluded?: readonly string[];
 }
 
 /** A provider passed over without a call (breaker open, disabled by an operator, excluded). */

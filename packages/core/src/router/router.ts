@@ -112,6 +112,17 @@ export function createRouter(options: RouterOptions): Router {
       retryAt = at === undefined || retryAt === undefined ? undefined : Math.min(retryAt, at);
     };
 
+    let requestSummary: AttemptRecord['requestSummary'] | undefined;
+    const summary = () => {
+      requestSummary ??= {
+        recipients: message.to.length + message.cc.length + message.bcc.length,
+        attachments: message.attachments.length,
+        tags: message.tags,
+        ...(sendOptions.exclude?.length ? { excluded: sendOptions.exclude } : {}),
+      };
+      return requestSummary;
+    };
+
     for (const entry of routeOrder(entries, strategy, random)) {
       if (sendOptions.exclude?.includes(entry.name) || !isEnabled(entry.name)) {
         const error = mailError('PROVIDER_DISABLED', `${entry.name} is disabled or excluded`, { provider: entry.name });
@@ -139,6 +150,7 @@ export function createRouter(options: RouterOptions): Router {
             finishedAt,
             latencyMs: finishedAt - startedAt,
             outcome: 'accepted',
+            requestSummary: summary(),
             providerMessageId: outcome.providerMessageId,
             ...(outcome.detail ? { detail: outcome.detail } : {}),
           }
@@ -150,6 +162,7 @@ export function createRouter(options: RouterOptions): Router {
             finishedAt,
             latencyMs: finishedAt - startedAt,
             outcome: 'failed',
+            requestSummary: summary(),
             error: outcome.error,
             ...(outcome.error.detail ? { detail: outcome.error.detail } : {}),
           };
