@@ -141,28 +141,25 @@ export function createRouter(options: RouterOptions): Router {
       }
       const finishedAt = now();
       const { outcome } = result;
+      const base = {
+        messageId: message.id,
+        provider: entry.name,
+        providerType: entry.breaker.provider.type,
+        startedAt,
+        finishedAt,
+        latencyMs: finishedAt - startedAt,
+        requestSummary: summary(),
+      };
       const attempt: AttemptRecord = outcome.ok
         ? {
-            messageId: message.id,
-            provider: entry.name,
-            providerType: entry.breaker.provider.type,
-            startedAt,
-            finishedAt,
-            latencyMs: finishedAt - startedAt,
+            ...base,
             outcome: 'accepted',
-            requestSummary: summary(),
             providerMessageId: outcome.providerMessageId,
             ...(outcome.detail ? { detail: outcome.detail } : {}),
           }
         : {
-            messageId: message.id,
-            provider: entry.name,
-            providerType: entry.breaker.provider.type,
-            startedAt,
-            finishedAt,
-            latencyMs: finishedAt - startedAt,
+            ...base,
             outcome: 'failed',
-            requestSummary: summary(),
             error: outcome.error,
             ...(outcome.error.detail ? { detail: outcome.error.detail } : {}),
           };
