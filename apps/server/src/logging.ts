@@ -1,8 +1,30 @@
 import type { Router } from '@mailroute/core';
 import { type Logger, pino } from 'pino';
 
-export function createLogger(level: string): Logger {
-  return pino({ level, base: { service: 'mailroute' } });
+/**
+ * Secrets never reach the log: request headers are not logged at all, and any object that
+ * carries one of these fields by mistake has it replaced.
+ */
+const REDACT_PATHS = [
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'apiKey',
+  '*.apiKey',
+  'password',
+  '*.password',
+  'pass',
+  '*.pass',
+  'secretAccessKey',
+  '*.secretAccessKey',
+  'sessionToken',
+  '*.sessionToken',
+];
+
+export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+  const options = { level, base: { service: 'mailroute' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Every line about a message carries its id, so one grep finds its whole story. */

@@ -29,7 +29,9 @@ export function parseConfig(text: string, env: Readonly<Record<string, string | 
     raw = parseYaml(interpolateEnv(text, env)) ?? {};
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    throw new ConfigError(`configuration is not valid YAML/JSON: ${(error as Error).message}`);
+    // The parser quotes the offending lines after the first; they may hold an interpolated secret.
+    const [summary] = (error as Error).message.split('\n');
+    throw new ConfigError(`configuration is not valid YAML/JSON: ${summary?.replace(/:$/, '')}`);
   }
   const result = configSchema.safeParse(raw);
   if (!result.success) {

@@ -62,6 +62,27 @@ const workerSchema = z.strictObject({
   idlePollMs: z.number().int().positive().default(1_000),
   /** How often operator overrides (disable / drain) are re-read from the database. */
   overridesRefreshMs: z.number().int().positive().default(2_000),
+  /** On shutdown, how long sends in flight may take to finish before their leases are left to expire. */
+  shutdownGraceMs: z.number().int().min(0).default(30_000),
+});
+
+const rateLimitSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Requests per minute per API key (per client address for requests without one). */
+  perMinute: z.number().int().positive().default(6_000),
+});
+
+/** A 10 MB message in base64 inside JSON is about 13.4 MB. */
+export const DEFAULT_BODY_LIMIT_BYTES = 15 * 1024 * 1024;
+
+const serverSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  /** 0 picks a free port (the address is logged). */
+  port: z.number().int().min(0).max(65_535).default(3000),
+  bodyLimitBytes: z.number().int().positive().default(DEFAULT_BODY_LIMIT_BYTES),
+  rateLimit: rateLimitSchema.default(rateLimitSchema.parse({})),
+  /** Behind a reverse proxy: take the client address from X-Forwarded-For (for rate limits and logs). */
+  trustProxy: z.boolean().default(false),
 });
 
 export const configSchema = z
@@ -71,6 +92,7 @@ export const configSchema = z
     routing: routingSchema.default(routingSchema.parse({})),
     retry: retrySchema.default(retrySchema.parse({})),
     worker: workerSchema.default(workerSchema.parse({})),
+    server: serverSchema.default(serverSchema.parse({})),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();

@@ -1,15 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { createDispatcher, type Dispatcher, type Router } from '@mailroute/core';
+import { createDispatcher, type Dispatcher, defaultBreakerOptions, type Router } from '@mailroute/core';
 import type { MailStore } from '@mailroute/store';
 import type { MailrouteConfig } from '../config/schema.js';
 import { type ProviderOverrides, watchProviderOverrides } from './overrides.js';
 import { buildRouter } from './router.js';
+import { createRouterSwitch } from './router-switch.js';
 
 export interface Worker {
   readonly owner: string;
   readonly dispatcher: Dispatcher;
+  /** The router sends go through now. */
   router(): Router;
+  /**
+   * Swaps in providers and routing from a new configuration. Sends in flight finish on the
+   * old router; the next claimed message uses the new one. Throws (and keeps the old router)
+   * when a provider cannot be built. Worker, retry and database settings need a restart.
+   */
+  reload(config: MailrouteConfig): void;
   stop(options?: { graceMs?: number }): Promise<void>;
 }
 
@@ -17,18 +25,35 @@ export interface WorkerOptions {
   readonly store: MailStore;
   readonly config: MailrouteConfig;
   readonly onError?: (error: unknown, during: string) => void;
+  /** Hears every router this worker builds (the first and each reload), e.g. to log its events. */
+  readonly onRouter?: (router: Router) => void;
 }
 
+/** The longest one send can take on this configuration: each provider in turn up to its timeout. */
+export function longestSendMs(config: MailrouteConfig): number {
+  const { routing } = config;
+  return config.providers.reduce(
+    (total, provider) =>
+      total + (routing.providerBreakers[provider.name]?.timeoutMs ?? routing.breaker.timeoutMs ?? defaultBreakerOptions.timeoutMs),
+    0,
+  );
+}
+
+const RETIRE_MARGIN_MS = 5_000;
+
 /** The dispatcher wired to the store and to providers built from configuration. */
-export async function startWorker({ store, config, onError = () => {} }: WorkerOptions): Promise<Worker> {
+export async function startWorker({ store, config, onError = () => {}, onRouter = () => {} }: WorkerOptions): Promise<Worker> {
   const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const overrides: ProviderOverrides = await watchProviderOverrides(store, config.worker.overridesRefreshMs, (error) =>
     onError(error, 'overrides'),
   );
-  const router = buildRouter(config, overrides.isEnabled);
+  const first = buildRouter(config, overrides.isEnabled);
+  onRouter(first);
+  const routers = createRouterSwitch(first, (error) => onError(error, 'router close'));
+  let retireAfterMs = longestSendMs(config) + RETIRE_MARGIN_MS;
   const dispatcher = createDispatcher({
     queue: store,
-    router: () => router,
+    router: routers.current,
     owner,
     concurrency: config.worker.concurrency,
     leaseMs: config.worker.leaseMs,
@@ -42,11 +67,18 @@ export async function startWorker({ store, config, onError = () => {} }: WorkerO
   return {
     owner,
     dispatcher,
-    router: () => router,
-    async stop({ graceMs = 30_000 } = {}) {
+    router: routers.current,
+    reload(next) {
+      const router = buildRouter(next, overrides.isEnabled);
+      onRouter(router);
+      // The old router's sends may be as long as the old configuration allows.
+      routers.swap(router, retireAfterMs);
+      retireAfterMs = longestSendMs(next) + RETIRE_MARGIN_MS;
+    },
+    async stop({ graceMs = config.worker.shutdownGraceMs } = {}) {
       await dispatcher.stop({ graceMs });
       overrides.stop();
-      await router.close();
+      await routers.close();
     },
   };
 }

@@ -1,0 +1,35 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+
+/** What a command may touch of the process, so tests can run commands in-process. */
+export interface CliIo {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WritableStream;
+}
+
+export type Command = (args: readonly string[], io: CliIo) => Promise<number>;
+
+export const EXIT_OK = 0;
+export const EXIT_RUNTIME = 1;
+export const EXIT_USAGE = 2;
+
+/** Wrong flags or arguments: exit code 2 with the command's usage. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>;
+
+/** `parseArgs` with unknown flags and bad values turned into a UsageError. */
+export function parseFlags<O extends Options>(args: readonly string[], options: O, allowPositionals = false): Parsed<O> {
+  try {
+    return parseArgs({ args: [...args], options, allowPositionals, strict: true }) as Parsed<O>;
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+export function println(stream: NodeJS.WritableStream, text = ''): void {
+  stream.write(`${text}\n`);
+}

@@ -1,0 +1,71 @@
+import { ConfigError } from '../config/load.js';
+import { configCheckCommand } from './config-check.js';
+import { type CliIo, type Command, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError } from './io.js';
+import { keysCommand } from './keys.js';
+import { migrateCommand } from './migrate.js';
+import { providersCommand } from './providers.js';
+import { retryCommand } from './retry.js';
+import { sendCommand } from './send.js';
+import { serveCommand } from './serve.js';
+
+export const USAGE = `usage: mailroute <command> [options]
+
+commands:
+  serve [--role all|api|worker]   run mailroute: the API and the worker (all, the default), or one of them
+  worker                          same as serve --role worker
+  migrate                         apply pending database migrations and exit
+  send --to ADDR --subject S --text T [--from ADDR]
+                                  send a test message through the API
+  retry [--status dead,failed] [--provider P] [--recipient R] [--tag T] [--since T] [--until T]
+        [--id ID ...] [--dry-run]
+                                  requeue failed or dead mail through the API
+  keys create|list|revoke         manage API keys (directly on the database)
+  providers                       provider health through the API
+  config check [--config FILE]    validate a configuration file
+
+options:
+  --config FILE     configuration (YAML or JSON); default: MAILROUTE_CONFIG, else ./mailroute.yaml
+                    (.yml, .json) when present, else the embedded defaults
+  --log-level LVL   serve/worker: trace, debug, info, warn, error (default info, or MAILROUTE_LOG_LEVEL)
+  --url URL         send/retry/providers: the API (default MAILROUTE_URL, else server.host/port)
+  --api-key KEY     send/retry/providers: default MAILROUTE_API_KEY
+
+exit codes: 0 ok, 1 runtime error, 2 usage or configuration error`;
+
+const commands: Record<string, Command> = {
+  serve: serveCommand(),
+  worker: serveCommand('worker'),
+  migrate: migrateCommand,
+  send: sendCommand,
+  retry: retryCommand,
+  keys: keysCommand,
+  providers: providersCommand,
+  config: async (args, io) => {
+    const [action, ...rest] = args;
+    if (action !== 'check') throw new UsageError('usage: mailroute config check [--config FILE]');
+    return configCheckCommand(rest, io);
+  },
+};
+
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stderr.write(`${USAGE}\n`);
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  const command = commands[name];
+  if (!command) {
+    io.stderr.write(`unknown command "${name}"\n\n${USAGE}\n`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await command(args, io);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      io.stderr.write(`${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_RUNTIME;
+  }
+}

@@ -1,0 +1,71 @@
+import { readConfig, resolveConfigSource } from '../config/source.js';
+import { createLogger } from '../logging.js';
+import { watchConfigFile } from '../runtime/config-watch.js';
+import { type Role, roles, startService } from '../runtime/service.js';
+import { type Command, EXIT_OK, parseFlags, UsageError } from './io.js';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
+export function serveCommand(fixedRole?: Role): Command {
+  return async (args, io) => {
+    const { values } = parseFlags(args, {
+      config: { type: 'string' },
+      role: { type: 'string' },
+      'log-level': { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+    });
+    if (fixedRole && values.role !== undefined) throw new UsageError('--role is not an option of this command');
+    const role = (values.role ?? fixedRole ?? 'all') as Role;
+    if (!roles.includes(role)) throw new UsageError(`--role must be one of ${roles.join(', ')}`);
+    const level = values['log-level'] ?? io.env.MAILROUTE_LOG_LEVEL ?? 'info';
+    if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+
+    const logger = createLogger(level, io.stdout);
+    const source = resolveConfigSource(values.config, io.env);
+    const { config, fromFile } = await readConfig(source, io.env);
+    if (fromFile) logger.info({ file: source.path }, 'configuration loaded');
+    else logger.info({ looked: source.path }, `no configuration file: embedded defaults (database ${config.database.url})`);
+
+    const service = await startService({
+      role,
+      config,
+      source,
+      env: io.env,
+      logger,
+      adminKey: io.env.MAILROUTE_ADMIN_KEY || undefined,
+      print: (text) => io.stdout.write(text),
+      listen: listenFlags(values.host, values.port),
+    });
+
+    const reload = () => void service.reload();
+    const stopWatching = watchConfigFile(source.path, reload, (error) =>
+      logger.warn({ err: error }, 'cannot watch the configuration file; SIGHUP still reloads it'),
+    );
+    process.on('SIGHUP', reload);
+    const signal = await new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
+    logger.info({ signal }, 'stopping: no new requests; finishing requests and sends in flight');
+    const force = (again: string) => {
+      logger.warn({ signal: again }, 'second signal: exiting without waiting (leases expire and other workers resend)');
+      process.exit(1);
+    };
+    process.once('SIGTERM', force);
+    process.once('SIGINT', force);
+    stopWatching();
+    process.off('SIGHUP', reload);
+    await service.stop();
+    logger.info('stopped');
+    return EXIT_OK;
+  };
+}
+
+/** `--host` / `--port` win over the file (a second instance, a test on a free port). */
+function listenFlags(host: string | undefined, port: string | undefined): { host?: string; port?: number } {
+  if (port !== undefined && (!/^\d{1,5}$/.test(port) || Number(port) > 65_535)) {
+    throw new UsageError('--port takes a number from 0 to 65535 (0 picks a free port)');
+  }
+  return { ...(host ? { host } : {}), ...(port !== undefined ? { port: Number(port) } : {}) };
+}
