@@ -27,3 +27,11 @@ describe('redact', () => {
     expect(out).toContain('Signature=[REDACTED]');
   });
 });
+
+describe('redact with overlapping secrets', () => {
+  it('masks the longer secret whole when a shorter one is inside it', () => {
+    const blob = Buffer.from('\u0000relay-user\u0000hunter22').toString('base64');
+    const passwordBase64 = Buffer.from('hunter22').toString('base64');
+    expect(redactString(`AUTH PLAIN ${blob}`, [passwordBase64, blob])).toBe('AUTH PLAIN [REDACTED]');
+  });
+});

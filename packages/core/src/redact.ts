@@ -17,7 +17,8 @@ export const REDACTED = '[REDACTED]';
 
 export function redactString(value: string, extraSecrets: readonly string[] = []): string {
   let out = value;
-  for (const secret of extraSecrets) {
+  // Longest first: a secret that contains another (an AUTH blob holding the password's base64) goes whole.
+  for (const secret of [...extraSecrets].sort((a, b) => b.length - a.length)) {
     if (secret.length >= 4) out = out.split(secret).join(REDACTED);
   }
   for (const pattern of SECRET_PATTERNS) {

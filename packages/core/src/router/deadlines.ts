@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /**
  * Per-call timeouts without a timer and an AbortController per call (creating an
  * AbortSignal costs more than the whole rest of a routed send on Node 20). Calls that start
@@ -28,6 +30,8 @@ export class Deadlines<T> {
     const open = this.#current;
     if (open && now - open.openedAt < this.#windowMs) return open;
     const controller = new AbortController();
+    // Every call of the window listens on this one signal: more than ten is the design, not a leak.
+    setMaxListeners(0, controller.signal);
     const window = { signal: controller.signal, pending: new Set<T>(), openedAt: now };
     this.#current = window;
     setTimeout(() => {
