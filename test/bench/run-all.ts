@@ -1,6 +1,14 @@
+import { runDispatch } from './dispatch.js';
 import { runFailover } from './failover.js';
+import { runPickupLatency } from './pickup-latency.js';
+import { runQueueMemory } from './queue-memory.js';
 import { runRouterOverhead } from './router-overhead.js';
+import { runStoreEnqueue } from './store-enqueue.js';
 
 /** Every benchmark, one after the other; each prints its own table. */
 await runRouterOverhead();
 await runFailover();
+await runStoreEnqueue();
+await runDispatch();
+await runPickupLatency();
+await runQueueMemory();
