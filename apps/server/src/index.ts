@@ -1,3 +1,5 @@
+export { type CliIo, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from './cli/io.js';
+export { runCli, USAGE } from './cli/main.js';
 export { CAPTURE_FALLBACK_DIRECTORY, withCaptureFallback } from './config/capture-fallback.js';
 export { ConfigError, interpolateEnv, loadConfigFile, parseConfig } from './config/load.js';
 export {

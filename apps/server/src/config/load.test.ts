@@ -37,7 +37,7 @@ describe('configuration', () => {
 
   it('names a missing environment variable instead of sending with an empty key', () => {
     expect(() => parseConfig(yaml, {})).toThrow(new ConfigError('environment variables not set: SENDGRID_API_KEY'));
-    expect(interpolateEnv('a ${X} b', { X: '1' })).toBe('a 1 b');
+    expect(interpolateEnv(`a \${X} b`, { X: '1' })).toBe('a 1 b');
   });
 
   it('reports every invalid field with its path', () => {

@@ -10,6 +10,7 @@ import { createReadinessCheck } from '../http/readiness.js';
 import { logRouterEvents } from '../logging.js';
 import { startWorker, type Worker } from '../worker/worker.js';
 import { ensureFirstAdminKey } from './admin-key.js';
+import { waitForMigrations } from './migrations.js';
 
 export const roles = ['all', 'api', 'worker'] as const;
 export type Role = (typeof roles)[number];
@@ -71,7 +72,27 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   let worker: Worker | undefined;
   let app: FastifyInstance | undefined;
   let stopping = false;
+  let url: string | undefined;
   try {
+    if (role !== 'worker') {
+      const api: ApiDependencies = {
+        store,
+        providerNames: () => config.providers.map((provider) => provider.name),
+        ...(role === 'all' ? { liveProviders: () => worker?.router().health() ?? [], wake: () => worker?.dispatcher.wake() } : {}),
+      };
+      app = await createHttpApp({
+        settings: config.server,
+        logger,
+        api,
+        role,
+        readiness: createReadinessCheck(config.database.url, () => stopping),
+      });
+      await app.listen({ host: options.listen?.host ?? config.server.host, port: options.listen?.port ?? config.server.port });
+      url = listeningUrl(app);
+      logger.info({ url, role }, 'api listening');
+    }
+    // SQLite is migrated by createStore; PostgreSQL waits for `mailroute migrate` (readyz says so meanwhile).
+    await waitForMigrations(config.database.url, logger);
     if (role !== 'worker') await ensureFirstAdminKey(store, { providedKey: options.adminKey, logger, print: options.print });
     if (role !== 'api') {
       worker = await startWorker({
@@ -82,31 +103,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       });
       logger.info({ owner: worker.owner, providers: config.providers.map((provider) => provider.name) }, 'worker started');
     }
-    if (role !== 'worker') {
-      const running = worker;
-      const api: ApiDependencies = {
-        store,
-        providerNames: () => config.providers.map((provider) => provider.name),
-        ...(running ? { liveProviders: () => running.router().health(), wake: () => running.dispatcher.wake() } : {}),
-      };
-      app = await createHttpApp({
-        settings: config.server,
-        logger,
-        api,
-        role,
-        readiness: createReadinessCheck(config.database.url, () => stopping),
-      });
-      await app.listen({ host: options.listen?.host ?? config.server.host, port: options.listen?.port ?? config.server.port });
-    }
   } catch (error) {
     await app?.close();
     await worker?.stop({ graceMs: 0 });
     await store.close();
     throw error;
   }
-
-  const url = app ? listeningUrl(app) : undefined;
-  if (url) logger.info({ url, role }, 'api listening');
 
   let reloading: Promise<ReloadResult> = Promise.resolve({ status: 'unchanged' });
   async function reloadOnce(): Promise<ReloadResult> {

@@ -1,0 +1,64 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createMailrouteClient } from '@mailroute/client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { until } from './support/mail.js';
+import { builtCli, type ServerProcess, spawnMailroute, workDir } from './support/server-process.js';
+
+/**
+ * The README's quick start on the built CLI (what `npm start` runs), in an empty working
+ * directory: embedded SQLite, capture fallback, the first admin key printed once, a first
+ * message through the API. `--port 0` only because port 3000 may be taken on a test machine.
+ */
+
+const rootPackage = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as {
+  scripts: Record<string, string>;
+};
+
+let dir: ReturnType<typeof workDir> | undefined;
+let server: ServerProcess | undefined;
+
+afterAll(async () => {
+  await server?.kill('SIGTERM');
+  dir?.remove();
+});
+
+describe('npm start', () => {
+  it('runs the built CLI', () => {
+    expect(rootPackage.scripts.start).toBe('node apps/server/dist/cli.js serve');
+    expect(existsSync(builtCli), `${builtCli} is missing: npm install (or npm run build) builds it`).toBe(true);
+  });
+
+  it('serves on the embedded default from an empty directory and captures the first message', async () => {
+    dir = workDir('start');
+    server = spawnMailroute({ args: ['serve', '--port', '0'], cwd: dir.path, built: true });
+    const url = await server.url;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok', role: 'all' });
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    expect(existsSync(join(dir.path, 'data', 'mailroute.db'))).toBe(true);
+
+    const banner = server.output.join('');
+    const key = /first admin API key[\s\S]*?\n {4}(mr_\S+)\n/.exec(banner)?.[1];
+    expect(key, banner).toBeDefined();
+    expect(server.logs().some((line) => JSON.stringify(line).includes(key ?? '?'))).toBe(false);
+    const captureLine = server.logs().find((line) => line.msg.startsWith('no providers configured'));
+    const captured = join(dir.path, 'data', 'captured');
+    expect(captureLine?.captureDirectory).toBe(captured);
+
+    const client = createMailrouteClient({ url, apiKey: key ?? '' });
+    const { id, status } = await client.mail.send.mutate({
+      from: 'app@example.com',
+      to: ['me@example.com'],
+      subject: 'Hello',
+      text: 'It works.',
+    });
+    expect(status).toBe('queued');
+    await until(() => existsSync(captured) && readdirSync(captured).some((file) => file.endsWith('.json')), 10_000, 'the captured message');
+    const record = readdirSync(captured).find((file) => file.endsWith('.json')) ?? '';
+    expect(readFileSync(join(captured, record), 'utf8')).toContain(id);
+
+    expect(await server.kill('SIGTERM')).toBe(0);
+  }, 40_000);
+});
