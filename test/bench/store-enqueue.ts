@@ -30,64 +30,75 @@ export interface EnqueueCase {
   readonly groupSize?: number;
 }
 
-let mailIndex = 0;
-const nextMail = (): MessageContent => {
-  mailIndex += 1;
-  return bookingMail(mailIndex);
-};
-const nextBatch = (size: number) => Array.from({ length: size }, nextMail);
+/** One benchmark load: `callers` concurrent loops, each call carrying `batch` messages. */
+interface Load {
+  readonly callers: number;
+  readonly batch: number;
+  readonly messages: number;
+}
 
-/** `callers` concurrent loops, each awaiting `op` before its next call, until `total` calls are done. */
-async function concurrently(total: number, callers: number, op: () => Promise<unknown>): Promise<void> {
-  let started = 0;
+let mailIndex = 0;
+
+/** Validated mail for every call, built before the clock starts. */
+function callsOf(load: Load, messages: number): MessageContent[][] {
+  return Array.from({ length: Math.ceil(messages / load.batch) }, () =>
+    Array.from({ length: load.batch }, () => {
+      mailIndex += 1;
+      return bookingMail(mailIndex);
+    }),
+  );
+}
+
+/** Each caller awaits its call (the acknowledgement) before making the next one. */
+async function drive(calls: readonly MessageContent[][], callers: number, call: (contents: MessageContent[]) => Promise<unknown>) {
+  let next = 0;
   const caller = async () => {
-    while (started < total) {
-      started += 1;
-      await op();
-    }
+    for (let contents = calls[next++]; contents; contents = calls[next++]) await call(contents);
   };
   await Promise.all(Array.from({ length: callers }, caller));
 }
 
-async function timed(messages: number, work: () => Promise<void>): Promise<{ seconds: number; perSecond: number }> {
+/** Warms up, then times `load.messages` messages. */
+async function timed(load: Load, call: (contents: MessageContent[]) => Promise<unknown>) {
+  await drive(callsOf(load, WARM_UP), load.callers, call);
+  const calls = callsOf(load, load.messages);
   const started = performance.now();
-  await work();
+  await drive(calls, load.callers, call);
   const seconds = (performance.now() - started) / 1000;
-  return { seconds, perSecond: messages / seconds };
+  return { messages: load.messages, seconds, perSecond: load.messages / seconds };
 }
 
-async function storeCase(
-  dialect: BenchDialect,
-  path: string,
-  messages: number,
-  load: (store: MailStore, count: number) => Promise<void>,
-): Promise<EnqueueCase> {
+const storeCall = (store: MailStore) => (contents: MessageContent[]) =>
+  contents.length === 1 && contents[0] ? store.enqueue(contents[0]) : store.enqueueMany(contents);
+
+const rawCall = (writer: RawWriter) => (contents: MessageContent[]) =>
+  contents.length === 1 && contents[0] ? writer.insertOne(contents[0]) : writer.insertBatch(contents);
+
+const callersOf = (load: Load) => `${load.callers} caller${load.callers > 1 ? 's' : ''}`;
+
+async function storeCase(dialect: BenchDialect, load: Load): Promise<EnqueueCase> {
   return withDatabase(dialect, async (database) => {
     const store = await createStore({ url: database.url, autoMigrate: false, listen: false });
     try {
-      await load(store, WARM_UP);
       const before = store.stats().groupCommit;
-      const { seconds, perSecond } = await timed(messages, () => load(store, messages));
+      const result = await timed(load, storeCall(store));
       const after = store.stats().groupCommit;
+      // Warm-up included: the average is what group commit made of this load.
       const groupSize = (after.messages - before.messages) / (after.transactions - before.transactions);
-      return { database: dialect, path, messages, seconds, perSecond, groupSize };
+      const path = load.batch === 1 ? 'store.enqueue' : `store.enqueueMany(${load.batch})`;
+      return { database: dialect, path: `${path}, ${callersOf(load)}`, groupSize, ...result };
     } finally {
       await store.close();
     }
   });
 }
 
-async function rawCase(
-  dialect: BenchDialect,
-  path: string,
-  messages: number,
-  load: (writer: RawWriter, count: number) => Promise<void>,
-): Promise<EnqueueCase> {
+async function rawCase(dialect: BenchDialect, load: Load): Promise<EnqueueCase> {
   return withDatabase(dialect, async (database: BenchDatabase) => {
     const writer = dialect === 'sqlite' ? rawSqliteWriter(database.file ?? '') : rawPostgresWriter(database.url);
     try {
-      await load(writer, WARM_UP);
-      return { database: dialect, path, messages, ...(await timed(messages, () => load(writer, messages))) };
+      const path = load.batch === 1 ? 'raw, 1 message/txn' : `raw, ${load.batch} messages/txn`;
+      return { database: dialect, path: `${path}, ${callersOf(load)}`, ...(await timed(load, rawCall(writer))) };
     } finally {
       await writer.close();
     }
@@ -96,30 +107,12 @@ async function rawCase(
 
 async function casesFor(dialect: BenchDialect): Promise<EnqueueCase[]> {
   const cases: EnqueueCase[] = [];
-  for (const callers of CALLERS) {
-    cases.push(
-      await storeCase(dialect, `store.enqueue, ${callers} callers`, SINGLE_MESSAGES, (store, count) =>
-        concurrently(count, callers, () => store.enqueue(nextMail())),
-      ),
-    );
-  }
-  cases.push(
-    await storeCase(dialect, `store.enqueueMany(${BATCH_SIZE})`, BATCH_MESSAGES, (store, count) =>
-      concurrently(count / BATCH_SIZE, 1, () => store.enqueueMany(nextBatch(BATCH_SIZE))),
-    ),
-  );
+  for (const callers of CALLERS) cases.push(await storeCase(dialect, { callers, batch: 1, messages: SINGLE_MESSAGES }));
+  cases.push(await storeCase(dialect, { callers: 1, batch: BATCH_SIZE, messages: BATCH_MESSAGES }));
   // SQLite has one writer, so one synchronous caller is its best; pg gets as many callers as the store had.
   const rawCallers = dialect === 'sqlite' ? 1 : CALLERS[0];
-  cases.push(
-    await rawCase(dialect, `raw, 1 message/txn, ${rawCallers} caller${rawCallers > 1 ? 's' : ''}`, RAW_SINGLE_MESSAGES, (writer, count) =>
-      concurrently(count, rawCallers, () => writer.insertOne(nextMail())),
-    ),
-  );
-  cases.push(
-    await rawCase(dialect, `raw, ${BATCH_SIZE} messages/txn`, BATCH_MESSAGES, (writer, count) =>
-      concurrently(count / BATCH_SIZE, 1, () => writer.insertBatch(nextBatch(BATCH_SIZE))),
-    ),
-  );
+  cases.push(await rawCase(dialect, { callers: rawCallers, batch: 1, messages: RAW_SINGLE_MESSAGES }));
+  cases.push(await rawCase(dialect, { callers: 1, batch: BATCH_SIZE, messages: BATCH_MESSAGES }));
   return cases;
 }
 
