@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createMailrouteClient, type MailrouteClient } from '@mailroute/client';
+import { createMailrouteClient, errorCodeOf, type MailrouteClient } from '@mailroute/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from './support/mail.js';
 import { adminKey, runMailroute, type ServerProcess, spawnMailroute, workDir, writeConfig } from './support/server-process.js';
@@ -98,7 +98,11 @@ describe('the HTTP edge', () => {
     expect(huge.length).toBeGreaterThan(15 * 1024 * 1024);
     const response = await post('/trpc/mail.send', huge);
     expect(response.status).toBe(413);
-    expect(await response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: expect.stringContaining('15728640 bytes') });
+    expect(await response.json()).toMatchObject({
+      error: { data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 }, message: expect.stringContaining('15728640 bytes') },
+    });
+    const viaClient = await client.mail.send.mutate(JSON.parse(huge)).catch((error: unknown) => error);
+    expect(errorCodeOf(viaClient)).toBe('PAYLOAD_TOO_LARGE');
   });
 
   it('limits each API key per minute with 429 and Retry-After; other keys and health checks go on', async () => {
@@ -116,7 +120,9 @@ describe('the HTTP edge', () => {
     const retryAfter = Number(limited?.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect(await limited?.json()).toMatchObject({ statusCode: 429, code: 'RATE_LIMITED' });
+    expect(await limited?.json()).toMatchObject({ error: { data: { code: 'RATE_LIMITED', httpStatus: 429 } } });
+    const burstClient = createMailrouteClient({ url, apiKey: burstKey });
+    expect(errorCodeOf(await burstClient.mail.send.mutate(message(199)).catch((error: unknown) => error))).toBe('RATE_LIMITED');
 
     expect((await post('/trpc/mail.send', JSON.stringify(message(200)))).status).toBe(200);
     expect((await fetch(`${url}/healthz`)).status).toBe(200);

@@ -3,6 +3,7 @@ import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/a
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { MailrouteConfig } from '../config/schema.js';
+import { drainRequest, edgeCodeOf, sendEdgeError } from './errors.js';
 import { registerRateLimit } from './rate-limit.js';
 import type { Readiness } from './readiness.js';
 
@@ -38,24 +39,25 @@ export async function createHttpApp({ settings, logger, api, readiness, role }: 
     );
   });
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.code(413).send({
-        statusCode: 413,
-        code: 'PAYLOAD_TOO_LARGE',
-        error: 'Payload Too Large',
-        message: `request body exceeds the limit of ${settings.bodyLimitBytes} bytes (server.bodyLimitBytes)`,
-      });
-    }
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const status = error.statusCode ?? 500;
+    const code = edgeCodeOf(error.code, status);
+    if (code === 'PAYLOAD_TOO_LARGE') {
+      await drainRequest(request.raw);
+      reply.header('connection', 'close');
+    }
     if (status >= 500) request.log.error({ err: error }, 'request failed');
-    return reply.code(status).send({
-      statusCode: status,
-      code: error.code ?? 'INTERNAL_SERVER_ERROR',
-      error: status >= 500 ? 'Internal Server Error' : (error.name ?? 'Error'),
-      message: status >= 500 ? 'internal error' : error.message,
-    });
+    const message =
+      code === 'PAYLOAD_TOO_LARGE'
+        ? `request body exceeds the limit of ${settings.bodyLimitBytes} bytes (server.bodyLimitBytes)`
+        : status >= 500
+          ? 'internal error; the server log has the detail'
+          : error.message;
+    return sendEdgeError(request, reply, code, message);
   });
+  app.setNotFoundHandler((request, reply) =>
+    sendEdgeError(request, reply, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
 
   await registerRateLimit(app, settings.rateLimit);
 

@@ -26,10 +26,10 @@ export async function registerRateLimit(app: FastifyInstance, settings: RateLimi
     max: settings.perMinute,
     timeWindow: 60_000,
     keyGenerator: rateLimitKey,
+    // Thrown by the plugin; the app's error handler answers it (tRPC shape on /trpc).
     errorResponseBuilder: (_request, context) => ({
       statusCode: 429,
       code: 'RATE_LIMITED',
-      error: 'Too Many Requests',
       message: `rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`,
     }),
   });
