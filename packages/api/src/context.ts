@@ -1,0 +1,49 @@
+import type { ProviderHealth } from '@mailroute/core';
+import type { ApiKeyRecord, MailStore } from '@mailroute/store';
+
+/** What the API needs from the process that hosts it. */
+export interface ApiDependencies {
+  readonly store: MailStore;
+  /** This process's router view: names, types and live breaker health; undefined in an api-only process. */
+  readonly liveProviders?: () => readonly ProviderHealth[];
+  /** Names of configured providers (for validation of providers.setState). */
+  readonly providerNames: () => readonly string[];
+  /** Wakes the in-process worker after requeue (optional). */
+  readonly wake?: () => void;
+  readonly now?: () => number;
+}
+
+/** What the API reads from an HTTP request. */
+export interface RequestInfo {
+  readonly authorization: string | undefined;
+}
+
+/** Who is calling: a live key, or why there is none (answered as UNAUTHENTICATED by every procedure). */
+export type Caller = { readonly key: ApiKeyRecord } | { readonly refusal: string };
+
+export interface ApiContext {
+  readonly deps: ApiDependencies;
+  readonly now: () => number;
+  readonly caller: Caller;
+}
+
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/**
+ * One context per HTTP request (a batch shares it): the key is looked up once. An unknown
+ * key is not an error here, so every procedure answers it the same way, batched or not.
+ */
+export function createContextFactory(deps: ApiDependencies): (request: RequestInfo) => Promise<ApiContext> {
+  const now = deps.now ?? Date.now;
+  return async (request) => ({ deps, now, caller: await identify(deps.store, request.authorization) });
+}
+
+async function identify(store: MailStore, authorization: string | undefined): Promise<Caller> {
+  if (authorization === undefined || authorization.trim() === '') {
+    return { refusal: 'missing API key: send the header Authorization: Bearer <key>' };
+  }
+  const secret = BEARER.exec(authorization)?.[1];
+  if (secret === undefined) return { refusal: 'the Authorization header must be Bearer <key>' };
+  const key = await store.authenticateApiKey(secret);
+  return key ? { key } : { refusal: 'unknown or revoked API key' };
+}

@@ -1,0 +1,225 @@
+import { afterEach, beforeEach, expect, test } from 'vitest';
+import { apiClient, failure } from './test/client.js';
+import { mail, messageCount, work } from './test/fixtures.js';
+import { startTestApi, type TestApi } from './test/server.js';
+
+let api: TestApi;
+beforeEach(async () => {
+  api = await startTestApi();
+});
+afterEach(() => api.close());
+
+const client = (who: keyof TestApi['keys']) => apiClient(api.url, api.keys[who].key);
+
+test('send stores the message under the key tenant before answering; scheduled mail says so', async () => {
+  const sent = await client('hotelSend').mail.send.mutate(mail({ tags: ['booking'] }));
+  expect(sent).toEqual({ id: expect.any(String), status: 'queued', duplicate: false });
+  // The answer came after the commit: the row is there for anyone who looks now.
+  expect(await api.store.getMessage(sent.id)).toMatchObject({ tenantId: 'hotel', status: 'queued', tags: ['booking'] });
+  const later = await client('hotelSend').mail.send.mutate(mail({ sendAt: new Date(Date.now() + 3_600_000).toISOString() }));
+  expect(later.status).toBe('scheduled');
+});
+
+test('the idempotency key answers the first message again, per tenant', async () => {
+  const first = await client('hotelSend').mail.send.mutate(mail({ idempotencyKey: 'booking-42' }));
+  const again = await client('hotelSend').mail.send.mutate(mail({ idempotencyKey: 'booking-42' }));
+  expect(again).toEqual({ id: first.id, status: 'queued', duplicate: true });
+  const otherTenant = await client('spaSend').mail.send.mutate(mail({ idempotencyKey: 'booking-42' }));
+  expect(otherTenant.duplicate).toBe(false);
+  expect(otherTenant.id).not.toBe(first.id);
+});
+
+test('send refuses suppressed recipients, naming each, and stores nothing; the list is per tenant', async () => {
+  await client('hotelAdmin').suppressions.add.mutate({ address: 'Gone@Example.org', reason: 'hard bounce' });
+  const before = await messageCount(api.store);
+  const refused = await failure(client('hotelSend').mail.send.mutate(mail({ cc: ['someone@example.org', 'gone@example.ORG'] })));
+  expect(refused).toEqual({
+    code: 'RECIPIENT_SUPPRESSED',
+    httpStatus: 400,
+    message: 'recipients on the suppression list: gone@example.ORG',
+    issues: [{ path: 'cc.1.email', message: 'gone@example.ORG is on the suppression list' }],
+  });
+  expect(await messageCount(api.store)).toBe(before);
+  expect((await client('spaSend').mail.send.mutate(mail({ to: ['gone@example.org'] }))).status).toBe('queued');
+});
+
+test('sendBatch answers one result per message in order and stores the valid ones in one transaction', async () => {
+  await client('hotelAdmin').suppressions.add.mutate({ address: 'blocked@example.org', reason: 'complaint' });
+  const before = { count: await messageCount(api.store), transactions: api.store.stats().groupCommit.transactions };
+  const results = await client('hotelSend').mail.sendBatch.mutate({
+    messages: [
+      mail(),
+      mail({ from: 'not an address' }),
+      mail({ idempotencyKey: 'batch-dup' }),
+      mail({ to: ['blocked@example.org'] }),
+      mail({ subject: 'Hello\r\nBcc: victim@example.org' }),
+      mail({ idempotencyKey: 'batch-dup' }),
+      mail({ colour: 'red' }),
+      mail({ text: 'nul \u0000 byte' }),
+    ],
+  });
+  expect(results).toHaveLength(8);
+  expect(results.map((result) => (result.ok ? 'ok' : result.error.code))).toEqual([
+    'ok',
+    'INVALID_MESSAGE',
+    'ok',
+    'RECIPIENT_SUPPRESSED',
+    'INVALID_MESSAGE',
+    'ok',
+    'INVALID_MESSAGE',
+    'INVALID_INPUT',
+  ]);
+  expect(results[7]).toMatchObject({ ok: false, error: { issues: [{ path: 'text', message: 'must not contain NUL characters' }] } });
+  expect(results[1]).toEqual({
+    ok: false,
+    error: {
+      code: 'INVALID_MESSAGE',
+      message: 'from.email: must be a valid e-mail address',
+      issues: [{ path: 'from.email', message: 'must be a valid e-mail address' }],
+    },
+  });
+  expect(results[3]).toMatchObject({ ok: false, error: { issues: [{ path: 'to.0.email' }] } });
+  expect(results[4]).toMatchObject({
+    ok: false,
+    error: { issues: [{ path: 'subject', message: expect.stringContaining('line breaks') }] },
+  });
+  expect(results[6]).toMatchObject({ ok: false, error: { issues: [{ path: 'colour', message: 'unknown field' }] } });
+  const [first, , dup1, , , dup2] = results;
+  expect(first).toMatchObject({ ok: true, status: 'queued', duplicate: false });
+  expect(dup2).toEqual({ ...dup1, duplicate: true });
+  expect(await messageCount(api.store)).toBe(before.count + 2);
+  expect(api.store.stats().groupCommit.transactions).toBe(before.transactions + 1);
+});
+
+test('sendBatch takes 1,000 messages and refuses 1,001 whole', async () => {
+  const before = await messageCount(api.store);
+  const thousand = Array.from({ length: 1000 }, () => mail());
+  const results = await client('hotelSend').mail.sendBatch.mutate({ messages: thousand });
+  expect(results.filter((result) => result.ok)).toHaveLength(1000);
+  const tooMany = await failure(client('hotelSend').mail.sendBatch.mutate({ messages: [...thousand, mail()] }));
+  expect(tooMany).toMatchObject({ code: 'INVALID_INPUT', httpStatus: 400, issues: [{ path: 'messages' }] });
+  expect(await messageCount(api.store)).toBe(before + 1000);
+});
+
+test('get answers the message with its attempts, status changes and a timeline merging both', async () => {
+  const { id } = await client('hotelSend').mail.send.mutate(mail());
+  await work(api.store, { [id]: 'sent' });
+  const detail = await client('hotelRead').mail.get.query({ id });
+  expect(detail).toMatchObject({
+    id,
+    status: 'sent',
+    provider: 'ses',
+    providerMessageId: `ses-${id}`,
+    message: { subject: expect.any(String) },
+  });
+  expect(detail.attempts.map((attempt) => [attempt.provider, attempt.outcome, attempt.statusCode])).toEqual([
+    ['sendgrid', 'failed', 503],
+    ['ses', 'accepted', undefined],
+  ]);
+  // The provider's own words are kept for the operator.
+  expect(detail.attempts[0]?.error?.detail?.body).toEqual({ errors: [{ message: 'Service temporarily unavailable' }] });
+  expect(detail.timeline.map((entry) => (entry.kind === 'status' ? `status ${entry.to}` : `attempt ${entry.provider}`))).toEqual([
+    'status queued',
+    'status sending',
+    'attempt sendgrid',
+    'attempt ses',
+    'status sent',
+  ]);
+  expect(detail.timeline[2]).toMatchObject({ summary: 'PROVIDER_UNAVAILABLE (503) in 12 ms: sendgrid answered 503' });
+  expect(detail.timeline[3]).toMatchObject({ summary: `accepted as ses-${id} in 40 ms` });
+  expect(await failure(client('hotelRead').mail.get.query({ id: '01900000-0000-7000-8000-000000000000' }))).toMatchObject({
+    code: 'NOT_FOUND',
+    httpStatus: 404,
+  });
+});
+
+test('list filters by status, provider, recipient, tag and time, pages with a cursor, and shows only the tenant', async () => {
+  const started = Date.now();
+  const send = (overrides: Record<string, unknown>) => client('hotelSend').mail.send.mutate(mail(overrides));
+  const sent = await send({ tags: ['booking'], to: ['Alice@Example.org'] });
+  const failed = await send({ tags: ['booking'] });
+  const spa = await client('spaSend').mail.send.mutate(mail({ tags: ['booking'] }));
+  await work(api.store, { [sent.id]: 'sent', [failed.id]: 'failed', [spa.id]: 'sent' });
+  const queued = [await send({ tags: ['booking'] }), await send({ tags: ['booking'] }), await send({ tags: ['news'] })];
+  const read = client('hotelRead');
+  const ids = async (input: Parameters<typeof read.mail.list.query>[0]) =>
+    (await read.mail.list.query(input)).items.map((item) => item.id).sort();
+  const all = [sent.id, failed.id, ...queued.map((item) => item.id)].sort();
+  expect(await ids({})).toEqual(all);
+  expect(await ids(undefined)).toEqual(all);
+  expect(await ids({ status: 'sent' })).toEqual([sent.id]);
+  expect(await ids({ status: ['failed', 'sent'] })).toEqual([sent.id, failed.id].sort());
+  expect(await ids({ provider: 'ses' })).toEqual([sent.id]);
+  expect(await ids({ provider: 'sendgrid' })).toEqual([sent.id, failed.id].sort());
+  expect(await ids({ recipient: 'alice@example.org' })).toEqual([sent.id]);
+  expect(await ids({ tag: 'news' })).toEqual([queued[2]?.id]);
+  expect(await ids({ tag: 'booking', status: ['queued'] })).toEqual([queued[0]?.id, queued[1]?.id].sort());
+  expect(await ids({ createdFrom: started - 1, createdTo: new Date(Date.now() + 60_000).toISOString() })).toEqual(all);
+  expect(await ids({ createdFrom: Date.now() + 60_000 })).toEqual([]);
+  const seen: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await read.mail.list.query({ limit: 2, ...(cursor ? { cursor } : {}) });
+    expect(page.items.length).toBeLessThanOrEqual(2);
+    seen.push(...page.items.map((item) => item.id));
+    cursor = page.nextCursor;
+  } while (cursor);
+  expect(seen).toEqual([...all].sort().reverse());
+});
+
+test('retry: a dry run counts; the real run requeues failed mail except to addresses suppressed since, and wakes the worker', async () => {
+  const tag = 'retry';
+  const sends = await Promise.all(
+    ['a@example.org', 'b@example.org', 'bounced@example.org'].map((to) =>
+      client('hotelSend').mail.send.mutate(mail({ to: [to], tags: [tag] })),
+    ),
+  );
+  await work(api.store, Object.fromEntries(sends.map((sent) => [sent.id, 'failed' as const])));
+  await client('hotelAdmin').suppressions.add.mutate({ address: 'bounced@example.org', reason: 'hard bounce' });
+  const admin = client('hotelAdmin');
+  const wakes = api.wakes();
+  const dry = await admin.mail.retry.mutate({ filter: { tag }, dryRun: true });
+  expect(dry).toEqual({
+    dryRun: true,
+    matched: 3,
+    requeued: 2,
+    suppressedCount: 1,
+    suppressed: [{ id: sends[2]?.id, addresses: ['bounced@example.org'] }],
+  });
+  expect(await api.store.countByStatus({ tenantId: 'hotel' })).toMatchObject({ queued: 0 });
+  expect(api.wakes()).toBe(wakes);
+  const done = await admin.mail.retry.mutate({ ids: sends.map((sent) => sent.id), reason: 'incident 12' });
+  expect(done).toMatchObject({ dryRun: false, matched: 3, requeued: 2, suppressedCount: 1 });
+  expect(api.wakes()).toBe(wakes + 1);
+  const requeued = await admin.mail.get.query({ id: sends[0]?.id ?? '' });
+  expect(requeued.status).toBe('queued');
+  expect(requeued.transitions.at(-1)?.reason).toBe(`requeued: incident 12 (by API key ${api.keys.hotelAdmin.prefix})`);
+  expect((await admin.mail.get.query({ id: sends[2]?.id ?? '' })).status).toBe('failed');
+  expect(await failure(admin.mail.retry.mutate({ ids: [sends[0]?.id ?? ''] }))).toMatchObject({ code: 'INVALID_STATE', httpStatus: 409 });
+  expect(await failure(admin.mail.retry.mutate({ ids: [sends[0]?.id ?? ''], filter: {} }))).toMatchObject({
+    code: 'INVALID_INPUT',
+    issues: [{ path: 'ids', message: expect.stringContaining('either ids or filter') }],
+  });
+  expect(await failure(admin.mail.retry.mutate({ filter: { status: ['sent'] } }))).toMatchObject({
+    code: 'INVALID_INPUT',
+    issues: [{ path: 'filter.status' }],
+  });
+});
+
+test('cancel stops queued mail; a second cancel is INVALID_STATE, an unknown id NOT_FOUND', async () => {
+  const { id } = await client('hotelSend').mail.send.mutate(mail({ sendAt: Date.now() + 3_600_000 }));
+  expect(await client('hotelSend').mail.cancel.mutate({ id, reason: 'guest cancelled' })).toEqual({
+    id,
+    previous: 'scheduled',
+    status: 'cancelled',
+  });
+  expect((await api.store.getMessage(id))?.transitions.at(-1)?.reason).toBe(
+    `cancelled: guest cancelled (by API key ${api.keys.hotelSend.prefix})`,
+  );
+  expect(await failure(client('hotelSend').mail.cancel.mutate({ id }))).toMatchObject({
+    code: 'INVALID_STATE',
+    httpStatus: 409,
+    message: expect.stringContaining('is cancelled'),
+  });
+  expect(await failure(client('hotelSend').mail.cancel.mutate({ id: 'no-such-id' }))).toMatchObject({ code: 'NOT_FOUND', httpStatus: 404 });
+});

@@ -1,0 +1,16 @@
+import { keysRouter } from './routers/keys.js';
+import { mailRouter } from './routers/mail.js';
+import { providersRouter } from './routers/providers.js';
+import { statsRouter } from './routers/stats.js';
+import { suppressionsRouter } from './routers/suppressions.js';
+import { router } from './trpc.js';
+
+export const appRouter = router({
+  mail: mailRouter,
+  providers: providersRouter,
+  stats: statsRouter,
+  suppressions: suppressionsRouter,
+  keys: keysRouter,
+});
+
+export type AppRouter = typeof appRouter;

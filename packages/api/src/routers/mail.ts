@@ -1,0 +1,145 @@
+import { type FieldIssue, type MessageContent, parseMessage } from '@mailroute/core';
+import type { AttemptView, MessageDetail, MessageFilter, TransitionView } from '@mailroute/store';
+import { z } from 'zod';
+import { ApiFault, apiError, faultFromMailError } from '../errors.js';
+import { batchInput, defined, type FilterInput, idSchema, listSchema, messageInput, retrySchema } from '../inputs.js';
+import { unstorableTextFault } from '../text-guard.js';
+import { authorized, router, scoped } from '../trpc.js';
+import { suppressedRecipients } from './suppression-check.js';
+
+export type BatchResult =
+  | { readonly ok: true; readonly id: string; readonly status: string; readonly duplicate: boolean }
+  | { readonly ok: false; readonly error: { readonly code: string; readonly message: string; readonly issues: readonly FieldIssue[] } };
+
+export type TimelineEntry =
+  | { readonly at: number; readonly kind: 'status'; readonly from?: string; readonly to: string; readonly reason: string }
+  | { readonly at: number; readonly kind: 'attempt'; readonly attemptId: string; readonly provider: string; readonly summary: string };
+
+function toFilter(input: FilterInput = {}): MessageFilter {
+  const { status, ...rest } = input;
+  return defined({ ...rest, status: typeof status === 'string' ? [status] : status });
+}
+
+function attemptSummary(attempt: AttemptView): string {
+  if (attempt.outcome === 'accepted') return `accepted as ${attempt.providerMessageId ?? '?'} in ${attempt.latencyMs} ms`;
+  const status = attempt.statusCode === undefined ? '' : ` (${attempt.statusCode})`;
+  return `${attempt.errorCode ?? 'failed'}${status} in ${attempt.latencyMs} ms: ${attempt.errorMessage ?? ''}`.trimEnd();
+}
+
+/** Status changes and provider calls in one list, oldest first: the message's story for a person. */
+function timelineOf(transitions: readonly TransitionView[], attempts: readonly AttemptView[]): TimelineEntry[] {
+  const entries: TimelineEntry[] = [
+    ...transitions.map((step) => ({
+      at: step.at,
+      kind: 'status' as const,
+      ...(step.from === undefined ? {} : { from: step.from }),
+      to: step.to,
+      reason: step.reason,
+    })),
+    ...attempts.map((attempt) => ({
+      at: attempt.startedAt,
+      kind: 'attempt' as const,
+      attemptId: attempt.id,
+      provider: attempt.provider,
+      summary: attemptSummary(attempt),
+    })),
+  ];
+  return entries.sort((a, b) => a.at - b.at);
+}
+
+function suppressionFault(content: MessageContent, suppressed: ReadonlySet<string>): ApiFault | undefined {
+  const issues: FieldIssue[] = [];
+  const addresses = new Set<string>();
+  for (const field of ['to', 'cc', 'bcc'] as const) {
+    content[field].forEach((address, index) => {
+      if (!suppressed.has(address.email.toLowerCase())) return;
+      addresses.add(address.email);
+      issues.push({ path: `${field}.${index}.email`, message: `${address.email} is on the suppression list` });
+    });
+  }
+  if (issues.length === 0) return undefined;
+  return new ApiFault('RECIPIENT_SUPPRESSED', `recipients on the suppression list: ${[...addresses].join(', ')}`, issues);
+}
+
+export const mailRouter = router({
+  /** Stores one message; answers only after the commit. A repeated idempotency key answers the first message. */
+  send: scoped('send')
+    .input(messageInput)
+    .mutation(async ({ ctx, input }) => {
+      const fault = suppressionFault(input, await suppressedRecipients(ctx.deps.store, [input], ctx.tenantId));
+      if (fault) throw fault;
+      return ctx.deps.store.enqueue(input, { tenantId: ctx.tenantId });
+    }),
+
+  /** Up to 1,000 messages; one result per message, in order. The valid ones are stored in one transaction. */
+  sendBatch: authorized('send')
+    .input(batchInput)
+    .mutation(async ({ ctx, input }): Promise<BatchResult[]> => {
+      const parsed = input.messages.map((raw) => {
+        const unstorable = unstorableTextFault(raw);
+        if (unstorable) return unstorable;
+        const result = parseMessage(raw);
+        return result.ok ? result.value : faultFromMailError(result.error);
+      });
+      const valid = parsed.filter((outcome): outcome is MessageContent => !(outcome instanceof ApiFault));
+      const suppressed = await suppressedRecipients(ctx.deps.store, valid, ctx.tenantId);
+      const outcomes = parsed.map((outcome) =>
+        outcome instanceof ApiFault ? outcome : (suppressionFault(outcome, suppressed) ?? outcome),
+      );
+      const accepted = outcomes.filter((outcome): outcome is MessageContent => !(outcome instanceof ApiFault));
+      const stored = await ctx.deps.store.enqueueMany(accepted, { tenantId: ctx.tenantId });
+      let next = 0;
+      return outcomes.map((outcome): BatchResult => {
+        if (outcome instanceof ApiFault) {
+          return { ok: false, error: { code: outcome.code, message: outcome.message, issues: outcome.issues } };
+        }
+        const result = stored[next++];
+        if (!result) throw new Error('the store answered fewer results than messages');
+        return { ok: true, ...result };
+      });
+    }),
+
+  /** One message with its attempts, status changes and both merged into a timeline. Another tenant's id is NOT_FOUND. */
+  get: scoped('read')
+    .input(z.strictObject({ id: idSchema }))
+    .query(async ({ ctx, input }): Promise<MessageDetail & { timeline: TimelineEntry[] }> => {
+      const detail = await ctx.deps.store.getMessage(input.id, { tenantId: ctx.tenantId });
+      if (!detail) throw apiError('NOT_FOUND', `no message with id ${input.id}`);
+      return { ...detail, timeline: timelineOf(detail.transitions, detail.attempts) };
+    }),
+
+  /** Newest first; pass `nextCursor` back as `cursor` for the next page. */
+  list: scoped('read')
+    .input(listSchema.optional())
+    .query(({ ctx, input = {} }) => {
+      const { cursor, limit, ...filter } = input;
+      return ctx.deps.store.listMessages({ ...toFilter(filter), tenantId: ctx.tenantId }, defined({ cursor, limit }));
+    }),
+
+  /** Requeues failed, dead or cancelled mail by ids or filter, except mail to addresses suppressed since. */
+  retry: scoped('admin')
+    .input(retrySchema)
+    .mutation(async ({ ctx, input }) => {
+      const who = `by API key ${ctx.key.prefix}`;
+      const report = await ctx.deps.store.retryMessages({
+        target: input.ids ? { ids: input.ids } : { filter: toFilter(input.filter) },
+        tenantId: ctx.tenantId,
+        dryRun: input.dryRun,
+        reason: input.reason ? `${input.reason} (${who})` : who,
+      });
+      if (!report.dryRun && report.requeued > 0) ctx.deps.wake?.();
+      return report;
+    }),
+
+  /** Stops mail no provider has been handed yet (queued, scheduled, retrying). */
+  cancel: scoped('send')
+    .input(z.strictObject({ id: idSchema, reason: z.string().min(1).max(500).optional() }))
+    .mutation(async ({ ctx, input }) => {
+      const who = `by API key ${ctx.key.prefix}`;
+      const { previous } = await ctx.deps.store.cancel(input.id, {
+        tenantId: ctx.tenantId,
+        reason: input.reason ? `${input.reason} (${who})` : who,
+      });
+      return { id: input.id, previous, status: 'cancelled' as const };
+    }),
+});
