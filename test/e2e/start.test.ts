@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMailrouteClient } from '@mailroute/client';
+import { startSmtpStandin } from '@mailroute/standins/smtp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { until } from './support/mail.js';
 import { builtCli, type ServerProcess, spawnMailroute, workDir } from './support/server-process.js';
@@ -58,6 +59,27 @@ describe('npm start', () => {
     await until(() => existsSync(captured) && readdirSync(captured).some((file) => file.endsWith('.json')), 10_000, 'the captured message');
     const record = readdirSync(captured).find((file) => file.endsWith('.json')) ?? '';
     expect(readFileSync(join(captured, record), 'utf8')).toContain(id);
+
+    // The quick start goes on by writing mailroute.yaml beside it: picked up without a restart.
+    const smtp = await startSmtpStandin();
+    try {
+      writeFileSync(
+        join(dir.path, 'mailroute.yaml'),
+        `providers:\n  - type: smtp\n    name: relay\n    host: 127.0.0.1\n    port: ${smtp.port}\n`,
+      );
+      await server.waitForLog((line) => line.msg === 'configuration reloaded' && String(line.providers) === 'relay');
+      const second = await client.mail.send.mutate({
+        from: 'app@example.com',
+        to: ['me@example.com'],
+        subject: 'Delivered',
+        text: 'Now for real.',
+      });
+      const [delivered] = await smtp.waitForMessages(1, 10_000);
+      expect(delivered?.parsed.headers.get('x-mailroute-id')).toBe(second.id);
+      expect(server.logs().some((line) => line.msg === 'these sections changed and take effect only after a restart')).toBe(false);
+    } finally {
+      await smtp.close();
+    }
 
     expect(await server.kill('SIGTERM')).toBe(0);
   }, 40_000);

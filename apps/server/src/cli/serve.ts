@@ -1,7 +1,7 @@
 import { readConfig, resolveConfigSource } from '../config/source.js';
 import { createLogger } from '../logging.js';
 import { watchConfigFile } from '../runtime/config-watch.js';
-import { type Role, roles, startService } from '../runtime/service.js';
+import { type Role, roles, type Service, startService } from '../runtime/service.js';
 import { type Command, EXIT_OK, parseFlags, UsageError } from './io.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
@@ -27,22 +27,35 @@ export function serveCommand(fixedRole?: Role): Command {
     if (fromFile) logger.info({ file: source.path }, 'configuration loaded');
     else logger.info({ looked: source.path }, `no configuration file: embedded defaults (database ${config.database.url})`);
 
-    const service = await startService({
-      role,
-      config,
-      source,
-      env: io.env,
-      logger,
-      adminKey: io.env.MAILROUTE_ADMIN_KEY || undefined,
-      print: (text) => io.stdout.write(text),
-      listen: listenFlags(values.host, values.port),
-    });
-
-    const reload = () => void service.reload();
+    let service: Service | undefined;
+    let reloadWanted = false;
+    const reload = () => {
+      if (service) void service.reload();
+      else reloadWanted = true;
+    };
+    // Installed before the (possibly long) start: SIGHUP's default action would end the process.
+    process.on('SIGHUP', reload);
     const stopWatching = watchConfigFile(source.path, reload, (error) =>
       logger.warn({ err: error }, 'cannot watch the configuration file; SIGHUP still reloads it'),
     );
-    process.on('SIGHUP', reload);
+    try {
+      service = await startService({
+        role,
+        config,
+        source,
+        env: io.env,
+        logger,
+        adminKey: io.env.MAILROUTE_ADMIN_KEY || undefined,
+        print: (text) => io.stdout.write(text),
+        listen: listenFlags(values.host, values.port),
+      });
+    } catch (error) {
+      stopWatching();
+      process.off('SIGHUP', reload);
+      throw error;
+    }
+    if (reloadWanted) reload();
+
     const signal = await new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));
       process.once('SIGINT', () => resolve('SIGINT'));
