@@ -1,5 +1,7 @@
 import type { ProviderHealth } from '@mailroute/core';
 import type { ApiKeyRecord, MailStore } from '@mailroute/store';
+import { createKeyCache, type KeyCache } from './auth.js';
+import { createSuppressionChecker, type SuppressionChecker } from './suppression-check.js';
 
 /** What the API needs from the process that hosts it. */
 export interface ApiDependencies {
@@ -25,6 +27,9 @@ export interface ApiContext {
   readonly deps: ApiDependencies;
   readonly now: () => number;
   readonly caller: Caller;
+  /** Shared by every request this factory serves. */
+  readonly keys: KeyCache;
+  readonly suppressions: SuppressionChecker;
 }
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
@@ -35,15 +40,17 @@ const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
  */
 export function createContextFactory(deps: ApiDependencies): (request: RequestInfo) => Promise<ApiContext> {
   const now = deps.now ?? Date.now;
-  return async (request) => ({ deps, now, caller: await identify(deps.store, request.authorization) });
+  const keys = createKeyCache(deps.store);
+  const suppressions = createSuppressionChecker(deps.store);
+  return async (request) => ({ deps, now, keys, suppressions, caller: await identify(keys, request.authorization) });
 }
 
-async function identify(store: MailStore, authorization: string | undefined): Promise<Caller> {
+async function identify(keys: KeyCache, authorization: string | undefined): Promise<Caller> {
   if (authorization === undefined || authorization.trim() === '') {
     return { refusal: 'missing API key: send the header Authorization: Bearer <key>' };
   }
   const secret = BEARER.exec(authorization)?.[1];
   if (secret === undefined) return { refusal: 'the Authorization header must be Bearer <key>' };
-  const key = await store.authenticateApiKey(secret);
+  const key = await keys.authenticate(secret);
   return key ? { key } : { refusal: 'unknown or revoked API key' };
 }

@@ -18,6 +18,8 @@ export const keysRouter = router({
     .mutation(async ({ ctx, input }) => {
       const keys = await ctx.deps.store.listApiKeys({ tenantId: ctx.tenantId });
       if (!keys.some((key) => key.id === input.id)) throw apiError('NOT_FOUND', `no API key with id ${input.id}`);
-      return ctx.deps.store.revokeApiKey(input.id);
+      const revoked = await ctx.deps.store.revokeApiKey(input.id);
+      ctx.keys.forget(input.id);
+      return revoked;
     }),
 });

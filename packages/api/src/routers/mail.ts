@@ -5,7 +5,6 @@ import { ApiFault, apiError, faultFromMailError } from '../errors.js';
 import { batchInput, defined, type FilterInput, idSchema, listSchema, messageInput, retrySchema } from '../inputs.js';
 import { unstorableTextFault } from '../text-guard.js';
 import { authorized, router, scoped } from '../trpc.js';
-import { suppressedRecipients } from './suppression-check.js';
 
 export type BatchResult =
   | { readonly ok: true; readonly id: string; readonly status: string; readonly duplicate: boolean }
@@ -66,7 +65,7 @@ export const mailRouter = router({
   send: scoped('send')
     .input(messageInput)
     .mutation(async ({ ctx, input }) => {
-      const fault = suppressionFault(input, await suppressedRecipients(ctx.deps.store, [input], ctx.tenantId));
+      const fault = suppressionFault(input, await ctx.suppressions.suppressedRecipients([input], ctx.tenantId));
       if (fault) throw fault;
       return ctx.deps.store.enqueue(input, { tenantId: ctx.tenantId });
     }),
@@ -82,7 +81,7 @@ export const mailRouter = router({
         return result.ok ? result.value : faultFromMailError(result.error);
       });
       const valid = parsed.filter((outcome): outcome is MessageContent => !(outcome instanceof ApiFault));
-      const suppressed = await suppressedRecipients(ctx.deps.store, valid, ctx.tenantId);
+      const suppressed = await ctx.suppressions.suppressedRecipients(valid, ctx.tenantId);
       const outcomes = parsed.map((outcome) =>
         outcome instanceof ApiFault ? outcome : (suppressionFault(outcome, suppressed) ?? outcome),
       );
