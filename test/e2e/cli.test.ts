@@ -150,6 +150,9 @@ describe('resending after an outage', () => {
       await store.close();
     }
 
+    const deadLines = server.logs().filter((line) => line.msg === 'message dead');
+    expect(new Set(deadLines.map((line) => line.messageId))).toEqual(ids);
+
     const dryRun = await cli(['retry', '--dry-run'], env);
     expect(dryRun.code, dryRun.stderr).toBe(0);
     expect(dryRun.stdout).toBe('25 matching message(s): 25 to requeue\n');

@@ -12,7 +12,7 @@ export {
 } from './config/schema.js';
 export { type ConfigSource, DEFAULT_CONFIG_FILES, type LoadedConfig, readConfig, resolveConfigSource } from './config/source.js';
 export { createHttpApp, type HttpAppOptions } from './http/app.js';
-export { createLogger, logRouterEvents } from './logging.js';
+export { createLogger, logOutcome, logRouterEvents } from './logging.js';
 export { ensureFirstAdminKey } from './runtime/admin-key.js';
 export { type ReloadResult, type Role, roles, type Service, type ServiceOptions, startService } from './runtime/service.js';
 export { createProvider } from './worker/providers.js';

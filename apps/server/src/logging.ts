@@ -1,4 +1,4 @@
-import type { Router } from '@mailroute/core';
+import type { DispatchOutcome, Router } from '@mailroute/core';
 import { type Logger, pino } from 'pino';
 
 /**
@@ -43,4 +43,26 @@ export function logRouterEvents(router: Router, logger: Logger): void {
   });
   router.on('failover', (event) => logger.warn({ messageId: event.messageId, from: event.from, code: event.error.code }, 'failing over'));
   router.on('breaker', (event) => logger.warn({ provider: event.provider, state: event.state }, 'circuit breaker changed state'));
+}
+
+/** Where each message ended this round, once recorded: an operator greps one id and sees its path. */
+export function logOutcome(outcome: DispatchOutcome, logger: Logger): void {
+  const messageId = outcome.id;
+  switch (outcome.kind) {
+    case 'sent':
+      logger.debug({ messageId, provider: outcome.provider, providerMessageId: outcome.providerMessageId }, 'message sent');
+      return;
+    case 'retry':
+      logger.info({ messageId, code: outcome.error.code, retryAt: new Date(outcome.at).toISOString() }, 'message will be retried');
+      return;
+    case 'held':
+      logger.info({ messageId, provider: outcome.provider, until: new Date(outcome.until).toISOString() }, 'message held for confirmation');
+      return;
+    case 'failed':
+      logger.warn({ messageId, code: outcome.error.code, error: outcome.error.message }, 'message failed');
+      return;
+    case 'dead':
+      logger.error({ messageId, reason: outcome.reason, code: outcome.error.code, error: outcome.error.message }, 'message dead');
+      return;
+  }
 }

@@ -7,7 +7,7 @@ import type { MailrouteConfig } from '../config/schema.js';
 import { type ConfigSource, readConfig } from '../config/source.js';
 import { createHttpApp } from '../http/app.js';
 import { createReadinessCheck } from '../http/readiness.js';
-import { logRouterEvents } from '../logging.js';
+import { logOutcome, logRouterEvents } from '../logging.js';
 import { startWorker, type Worker } from '../worker/worker.js';
 import { ensureFirstAdminKey } from './admin-key.js';
 import { waitForMigrations } from './migrations.js';
@@ -100,6 +100,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         config,
         onError: (error, during) => logger.error({ err: error, during }, 'worker storage error'),
         onRouter: (router) => logRouterEvents(router, logger),
+        onOutcome: (outcome) => logOutcome(outcome, logger),
       });
       logger.info({ owner: worker.owner, providers: config.providers.map((provider) => provider.name) }, 'worker started');
     }

@@ -31,7 +31,15 @@ function message(index: number) {
 describe('worker configuration reload', () => {
   it('swaps the provider order while mail flows: the new order takes over, nothing lost or sent twice', async () => {
     const first = config({ providers: [capture('a'), capture('b')], worker: { concurrency: 10, idlePollMs: 50 } });
-    const worker = await startWorker({ store, config: first });
+    const outcomes: string[] = [];
+    const worker = await startWorker({
+      store,
+      config: first,
+      onOutcome: async (outcome) => {
+        const stored = await store.getMessage(outcome.id);
+        outcomes.push(`${outcome.kind}:${stored?.status}`);
+      },
+    });
     const ids: string[] = [];
     for (let i = 0; i < 100; i += 1) ids.push((await store.enqueue(message(i))).id);
     worker.reload(config({ providers: [capture('b'), capture('a')], worker: { concurrency: 10, idlePollMs: 50 } }));
@@ -45,6 +53,9 @@ describe('worker configuration reload', () => {
     const last = await Promise.all(ids.slice(150).map((id) => store.getMessage(id)));
     expect(last.every((detail) => detail?.provider === 'b')).toBe(true);
     expect(worker.router().providerNames()).toEqual(['b', 'a']);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(outcomes).toHaveLength(200);
+    expect(new Set(outcomes)).toEqual(new Set(['sent:sent']));
   });
 
   it('a provider that cannot be built leaves the running router in place', async () => {

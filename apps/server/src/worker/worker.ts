@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { createDispatcher, type Dispatcher, defaultBreakerOptions, type Router } from '@mailroute/core';
+import { createDispatcher, type Dispatcher, type DispatchOutcome, defaultBreakerOptions, type Router } from '@mailroute/core';
 import type { MailStore } from '@mailroute/store';
 import type { MailrouteConfig } from '../config/schema.js';
+import { observedQueue } from './observed-queue.js';
 import { type ProviderOverrides, watchProviderOverrides } from './overrides.js';
 import { buildRouter } from './router.js';
 import { createRouterSwitch } from './router-switch.js';
@@ -27,6 +28,8 @@ export interface WorkerOptions {
   readonly onError?: (error: unknown, during: string) => void;
   /** Hears every router this worker builds (the first and each reload), e.g. to log its events. */
   readonly onRouter?: (router: Router) => void;
+  /** Hears each dispatch outcome once it is committed. */
+  readonly onOutcome?: (outcome: DispatchOutcome) => void;
 }
 
 /** The longest one send can take on this configuration: each provider in turn up to its timeout. */
@@ -42,7 +45,7 @@ export function longestSendMs(config: MailrouteConfig): number {
 const RETIRE_MARGIN_MS = 5_000;
 
 /** The dispatcher wired to the store and to providers built from configuration. */
-export async function startWorker({ store, config, onError = () => {}, onRouter = () => {} }: WorkerOptions): Promise<Worker> {
+export async function startWorker({ store, config, onError = () => {}, onRouter = () => {}, onOutcome }: WorkerOptions): Promise<Worker> {
   const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const overrides: ProviderOverrides = await watchProviderOverrides(store, config.worker.overridesRefreshMs, (error) =>
     onError(error, 'overrides'),
@@ -52,7 +55,7 @@ export async function startWorker({ store, config, onError = () => {}, onRouter 
   const routers = createRouterSwitch(first, (error) => onError(error, 'router close'));
   let retireAfterMs = longestSendMs(config) + RETIRE_MARGIN_MS;
   const dispatcher = createDispatcher({
-    queue: store,
+    queue: onOutcome ? observedQueue(store, (outcomes) => outcomes.forEach(onOutcome)) : store,
     router: routers.current,
     owner,
     concurrency: config.worker.concurrency,
