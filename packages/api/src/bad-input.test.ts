@@ -161,7 +161,8 @@ test('an unexpected failure is a 500 INTERNAL that shows nothing of its cause', 
     ...api.store,
     enqueue: () => Promise.reject(new Error('SQLITE_CORRUPT: database disk image is malformed at /var/lib/secret/mailroute.db')),
   };
-  const server = await startApiServer({ store: broken, providerNames: () => [] });
+  const logged: unknown[] = [];
+  const server = await startApiServer({ store: broken, providerNames: () => [] }, { onError: (error) => logged.push(error.cause) });
   try {
     const refused = await failure(apiClient(server.url, api.keys.hotelSend.key).mail.send.mutate(mail()));
     expect(refused).toEqual({ code: 'INTERNAL', httpStatus: 500, message: 'internal error; the server log has the detail', issues: [] });
@@ -173,6 +174,9 @@ test('an unexpected failure is a 500 INTERNAL that shows nothing of its cause', 
     const text = await response.text();
     expect(response.status).toBe(500);
     expect(text).not.toMatch(/SQLITE|secret|stack|at \//);
+    // The host's log still gets the real cause.
+    expect(logged).toHaveLength(2);
+    expect(String((logged[0] as Error).message)).toMatch(/^SQLITE_CORRUPT/);
   } finally {
     await server.close();
   }

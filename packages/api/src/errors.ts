@@ -141,5 +141,5 @@ export function toTrpcError(error: TRPCError): TRPCError {
   const fault = toApiFault(error);
   const trpc = apiErrorCodes[fault.code].trpc;
   if (error.cause === fault && error.code === trpc) return error;
-  return new TRPCError({ code: trpc, message: fault.message, cause: fault.code === 'INTERNAL' ? error : fault });
+  return new TRPCError({ code: trpc, message: fault.message, cause: fault.code === 'INTERNAL' ? (error.cause ?? error) : fault });
 }

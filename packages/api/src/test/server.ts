@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ApiKeyScope, type CreatedApiKey, createStore, type MailStore } from '@mailroute/store';
 import { createSqliteFile } from '@mailroute/store/testing';
+import type { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { type ApiDependencies, createContextFactory } from '../context.js';
 import { appRouter } from '../router.js';
@@ -16,13 +17,17 @@ export interface TestApiServer {
  * The router on node:http at 127.0.0.1, mounted the way the real host mounts it: at /trpc,
  * with the Authorization header as the request info. Tests of the api and the client use it.
  */
-export async function startApiServer(deps: ApiDependencies, options: { maxBodySize?: number } = {}): Promise<TestApiServer> {
+export async function startApiServer(
+  deps: ApiDependencies,
+  options: { maxBodySize?: number; onError?: (error: TRPCError) => void } = {},
+): Promise<TestApiServer> {
   const createContext = createContextFactory(deps);
   const handler = createHTTPHandler({
     router: appRouter,
     basePath: '/trpc/',
     maxBodySize: options.maxBodySize ?? 16 * 1024 * 1024,
     createContext: ({ req }) => createContext({ authorization: req.headers.authorization }),
+    ...(options.onError ? { onError: ({ error }: { error: TRPCError }) => options.onError?.(error) } : {}),
   });
   const server = createServer((req, res) => {
     if (req.url?.startsWith('/trpc/')) {
