@@ -14,7 +14,8 @@ export { type ConfigSource, DEFAULT_CONFIG_FILES, type LoadedConfig, readConfig,
 export { createHttpApp, type HttpAppOptions } from './http/app.js';
 export { createLogger, logOutcome, logRouterEvents } from './logging.js';
 export { ensureFirstAdminKey } from './runtime/admin-key.js';
-export { type ReloadResult, type Role, roles, type Service, type ServiceOptions, startService } from './runtime/service.js';
+export type { ReloadResult } from './runtime/reload.js';
+export { type Role, roles, type Service, type ServiceOptions, startService } from './runtime/service.js';
 export { createProvider } from './worker/providers.js';
 export { buildRouter } from './worker/router.js';
 export { longestSendMs, startWorker, type Worker, type WorkerOptions } from './worker/worker.js';

@@ -4,13 +4,14 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { withCaptureFallback } from '../config/capture-fallback.js';
 import type { MailrouteConfig } from '../config/schema.js';
-import { type ConfigSource, readConfig } from '../config/source.js';
+import type { ConfigSource } from '../config/source.js';
 import { createHttpApp } from '../http/app.js';
 import { createReadinessCheck } from '../http/readiness.js';
 import { logOutcome, logRouterEvents } from '../logging.js';
 import { startWorker, type Worker } from '../worker/worker.js';
 import { ensureFirstAdminKey } from './admin-key.js';
 import { waitForMigrations } from './migrations.js';
+import { createReloader, type ReloadResult } from './reload.js';
 
 export const roles = ['all', 'api', 'worker'] as const;
 export type Role = (typeof roles)[number];
@@ -32,11 +33,6 @@ export interface ServiceOptions {
   readonly listen?: { readonly host?: string; readonly port?: number };
 }
 
-export type ReloadResult =
-  | { readonly status: 'reloaded'; readonly providers: readonly string[] }
-  | { readonly status: 'unchanged' }
-  | { readonly status: 'rejected'; readonly error: string };
-
 export interface Service {
   /** `http://host:port` of the API; absent for the worker role. */
   readonly url?: string;
@@ -47,9 +43,6 @@ export interface Service {
   /** Stops taking requests, lets requests and sends in flight finish, closes the database. */
   stop(): Promise<void>;
 }
-
-/** Sections read once at start; a change to them is reported as needing a restart. */
-const RESTART_SECTIONS = ['database', 'server', 'worker', 'retry'] as const;
 
 function effective(config: MailrouteConfig, logger: Logger): MailrouteConfig {
   const fallback = withCaptureFallback(config);
@@ -111,44 +104,24 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     throw error;
   }
 
-  let reloading: Promise<ReloadResult> = Promise.resolve({ status: 'unchanged' });
-  async function reloadOnce(): Promise<ReloadResult> {
-    const previous = config;
-    let next: MailrouteConfig;
-    let restartNeeded: string[];
-    try {
-      const { config: raw } = await readConfig(options.source, options.env);
-      const candidate = withCaptureFallback(raw).config;
-      restartNeeded = RESTART_SECTIONS.filter((section) => differ(candidate[section], previous[section]));
-      if (!differ([candidate.providers, candidate.routing], [previous.providers, previous.routing])) {
-        if (restartNeeded.length > 0)
-          logger.warn({ sections: restartNeeded }, 'these sections changed and take effect only after a restart');
-        else logger.info({ file: options.source.path }, 'configuration unchanged');
-        return { status: 'unchanged' };
-      }
-      next = effective(raw, logger);
+  const reload = createReloader({
+    source: options.source,
+    env: options.env,
+    logger,
+    current: () => config,
+    prepare: (raw) => effective(raw, logger),
+    apply(next) {
       worker?.reload(next);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      logger.error({ file: options.source.path, error: message }, 'configuration rejected; the previous configuration stays in force');
-      return { status: 'rejected', error: message };
-    }
-    config = { ...previous, providers: next.providers, routing: next.routing };
-    const providers = config.providers.map((provider) => provider.name);
-    logger.info({ file: options.source.path, providers, strategy: config.routing.strategy }, 'configuration reloaded');
-    if (restartNeeded.length > 0) logger.warn({ sections: restartNeeded }, 'these sections changed and take effect only after a restart');
-    return { status: 'reloaded', providers };
-  }
+      config = { ...config, providers: next.providers, routing: next.routing };
+    },
+  });
 
   let stopped: Promise<void> | undefined;
   return {
     ...(url ? { url } : {}),
     ...(worker ? { worker } : {}),
     store,
-    reload() {
-      reloading = reloading.then(reloadOnce, reloadOnce);
-      return reloading;
-    },
+    reload,
     stop() {
       stopped ??= (async () => {
         stopping = true;
@@ -161,8 +134,6 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     },
   };
 }
-
-const differ = (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b);
 
 function listeningUrl(app: FastifyInstance): string {
   const address = app.server.address();
