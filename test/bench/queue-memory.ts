@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { startSendGridStandIn } from '@mailroute/standins/sendgrid';
 import { createStore } from '@mailroute/store';
 import { type BenchDatabase, bookingMail, withDatabase } from './databases.js';
@@ -61,17 +61,19 @@ interface RunSpec {
   readonly nodeArgs?: readonly string[];
 }
 
-async function workerRun(database: BenchDatabase, { label, queued, capMs, nodeArgs = [] }: RunSpec): Promise<MemoryRun> {
-  if (queued > 0) {
-    const store = await createStore({ url: database.url, autoMigrate: false });
-    try {
-      for (let start = 0; start < queued; start += 1_000) {
-        await store.enqueueMany(Array.from({ length: 1_000 }, (_, i) => bookingMail(start + i)));
-      }
-    } finally {
-      await store.close();
+async function fill(database: BenchDatabase, queued: number): Promise<void> {
+  const store = await createStore({ url: database.url, autoMigrate: false });
+  try {
+    for (let start = 0; start < queued; start += 1_000) {
+      await store.enqueueMany(Array.from({ length: 1_000 }, (_, i) => bookingMail(start + i)));
     }
+  } finally {
+    // The last connection to close checkpoints the WAL: the file alone then holds every row.
+    await store.close();
   }
+}
+
+async function workerRun(database: BenchDatabase, { label, queued, capMs, nodeArgs = [] }: RunSpec): Promise<MemoryRun> {
   const standIn = await startSendGridStandIn({ apiKey: API_KEY, latencyMs: LATENCY_MS, logLimit: 100 });
   const directory = database.file ? database.file.replace(/\/[^/]+$/, '') : '.';
   const worker = spawnBuiltWorker(
@@ -115,7 +117,17 @@ export async function runQueueMemory(): Promise<MemoryRun[]> {
     },
   ];
   const runs: MemoryRun[] = [];
-  for (const spec of specs) runs.push(await withDatabase('sqlite', (database) => workerRun(database, spec)));
+  await withDatabase('sqlite', async (full) => {
+    await fill(full, QUEUED);
+    for (const spec of specs) {
+      runs.push(
+        await withDatabase('sqlite', (database) => {
+          if (spec.queued > 0 && database.file && full.file) copyFileSync(full.file, database.file);
+          return workerRun(database, spec);
+        }),
+      );
+    }
+  });
   printTable(
     `Worker memory (mailroute worker, SQLite, default settings, stand-in at ${LATENCY_MS} ms)`,
     runs.map((run) => {
