@@ -129,6 +129,11 @@ describe('parseMessage', () => {
     expect(issues['attachments.1.contentId']).toMatch(/inline attachments need a contentId/);
   });
 
+  it('refuses a send-at time no database can store', () => {
+    expect(issuesOf({ ...valid, sendAt: -8.64e15 }).sendAt).toMatch(/after 2000/);
+    expect(issuesOf({ ...valid, sendAt: '+100000-01-01T00:00:00Z' }).sendAt).toBeDefined();
+  });
+
   it('refuses input that is not an object at all', () => {
     for (const input of [null, 'mail', 42, []]) {
       const result = parseMessage(input);

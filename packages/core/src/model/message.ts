@@ -114,7 +114,12 @@ export const messageInputSchema = z
       .max(messageLimits.maxTags)
       .default([]),
     metadata: z.record(metadataKeySchema, z.string().max(1000)).default({}),
-    sendAt: z.coerce.date().optional(),
+    // Both databases must be able to store it: PostgreSQL refuses timestamps far out of range.
+    sendAt: z.coerce
+      .date()
+      .min(new Date('2000-01-01T00:00:00Z'), { message: 'must be after 2000-01-01' })
+      .max(new Date('9999-12-31T23:59:59Z'), { message: 'must be before year 10000' })
+      .optional(),
     idempotencyKey: z.string().min(1).max(255).optional(),
   })
   .superRefine((message, ctx) => {
