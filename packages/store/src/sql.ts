@@ -52,7 +52,8 @@ function runner(queryable: SqlQueryable): SqlRunner {
 }
 
 function statement(sql: string, args: readonly unknown[] = []) {
-  return { sql, args: [...args], argTypes: args.map(argType) };
+  const copy = [...args];
+  return { sql, args: copy, argTypes: copy.map(argType) };
 }
 
 function argType(value: unknown): ArgType {
@@ -82,9 +83,42 @@ export async function insertRows(
 ): Promise<void> {
   const perStatement = Math.max(1, Math.floor(30_000 / columns.length));
   for (let start = 0; start < rows.length; start += perStatement) {
-    const chunk = rows.slice(start, start + perStatement);
-    let index = 0;
-    const values = chunk.map(() => `(${columns.map(() => raw.placeholder(++index)).join(', ')})`).join(', ');
-    await sql.execute(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values}`, chunk.flat());
+    const end = Math.min(rows.length, start + perStatement);
+    const args: unknown[] = [];
+    for (let row = start; row < end; row += 1) args.push(...(rows[row] ?? []));
+    await sql.execute(insertText(raw, table, columns, end - start), args);
   }
+}
+
+/** Batch shapes kept per table: group commits come in many sizes, bulk loads in a few. */
+const SHAPES_PER_TABLE = 32;
+const insertTexts = new WeakMap<RawSql, Map<string, Map<number, string>>>();
+
+/**
+ * Building the text of a wide multi-row INSERT costs about as much as the adapter's work on
+ * it, and hot paths repeat the same shapes (a batch of 100, a group of 500).
+ */
+function insertText(raw: RawSql, table: string, columns: readonly string[], rowCount: number): string {
+  let byTable = insertTexts.get(raw);
+  if (!byTable) {
+    byTable = new Map();
+    insertTexts.set(raw, byTable);
+  }
+  const key = `${table}(${columns.join(', ')})`;
+  let byCount = byTable.get(key);
+  if (!byCount) {
+    byCount = new Map();
+    byTable.set(key, byCount);
+  }
+  const cached = byCount.get(rowCount);
+  if (cached !== undefined) return cached;
+  let index = 0;
+  const rowText = () => `(${columns.map(() => raw.placeholder(++index)).join(', ')})`;
+  const text = `INSERT INTO ${key} VALUES ${Array.from({ length: rowCount }, rowText).join(', ')}`;
+  if (byCount.size >= SHAPES_PER_TABLE) {
+    const oldest = byCount.keys().next();
+    if (!oldest.done) byCount.delete(oldest.value);
+  }
+  byCount.set(rowCount, text);
+  return text;
 }
