@@ -19,6 +19,17 @@ const DUE_STATUSES = [...claimableStatuses, 'held'] as const;
 
 type Tx = Prisma.TransactionClient;
 
+/** Parameters in a VALUES list are text to PostgreSQL until cast to their column's type. */
+const POSTGRES_TYPES: Record<string, string> = {
+  lease_expires_at: 'timestamptz',
+  updated_at: 'timestamptz',
+  sent_at: 'timestamptz',
+  finished_at: 'timestamptz',
+  next_attempt_at: 'timestamptz',
+  held_until: 'timestamptz',
+  last_error: 'jsonb',
+};
+
 /** The dispatcher's side of the store: claim with a lease, complete, release, recover. */
 export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
   const { db } = ctx;
@@ -101,12 +112,10 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
         // Attempts are facts about provider calls: kept even when the lease was lost.
         const attempts = outcomes.flatMap((outcome) => outcome.attempts.map((attempt) => attemptValues(attempt, owner)));
         await insertRows(sql, ctx.raw, 'attempt', ATTEMPT_INSERT_COLUMNS, attempts);
-        const transitions: unknown[][] = [];
-        for (const outcome of outcomes) {
-          if (await applyOutcome(sql, owner, outcome, now)) {
-            transitions.push([uuidv7(nowMs), outcome.id, 'sending', outcomeStatus(outcome), now, outcomeReason(outcome)]);
-          }
-        }
+        const moved = await applyOutcomes(sql, owner, outcomes, now);
+        const transitions = outcomes
+          .filter((outcome) => moved.delete(outcome.id))
+          .map((outcome) => [uuidv7(nowMs), outcome.id, 'sending', outcomeStatus(outcome), now, outcomeReason(outcome)]);
         await insertRows(sql, ctx.raw, 'message_transition', TRANSITION_INSERT_COLUMNS, transitions);
       });
     },
@@ -142,16 +151,53 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
     onEnqueued: (listener) => ctx.signal.subscribe(listener),
   };
 
-  /** Only the lease owner may move the message on; a worker that lost its lease changes nothing. */
-  async function applyOutcome(sql: SqlRunner, owner: string, outcome: DispatchOutcome, now: Date): Promise<boolean> {
-    const a = argumentList(ctx.raw);
-    const set = Object.entries(outcomeColumns(outcome, now)).map(([column, value]) => `${column} = ${a.add(value)}`);
-    const changed = await sql.execute(
-      `UPDATE message SET ${set.join(', ')}${outcome.kind === 'retry' ? ', rounds = rounds + 1' : ''}
-       WHERE id = ${a.add(outcome.id)} AND status = 'sending' AND lease_owner = ${a.add(owner)}`,
-      a.args,
-    );
-    return changed === 1;
+  /**
+   * Only the lease owner may move a message on; a worker that lost its lease changes nothing.
+   * One UPDATE per set of columns (in practice per outcome kind) rather than one per message:
+   * returns the ids that moved.
+   */
+  async function applyOutcomes(sql: SqlRunner, owner: string, outcomes: readonly DispatchOutcome[], now: Date): Promise<Set<string>> {
+    const groups = new Map<string, { columns: string[]; retry: boolean; rows: unknown[][] }>();
+    const seen = new Set<string>();
+    for (const outcome of outcomes) {
+      // A second outcome for the same message would have found it no longer `sending`.
+      if (seen.has(outcome.id)) continue;
+      seen.add(outcome.id);
+      const values = outcomeColumns(outcome, now);
+      const columns = Object.keys(values);
+      const retry = outcome.kind === 'retry';
+      const key = `${retry}:${columns.join(',')}`;
+      let group = groups.get(key);
+      if (!group) {
+        group = { columns, retry, rows: [] };
+        groups.set(key, group);
+      }
+      group.rows.push([outcome.id, ...Object.values(values)]);
+    }
+    const moved = new Set<string>();
+    for (const { columns, retry, rows } of groups.values()) {
+      const perStatement = Math.max(1, Math.floor(30_000 / (columns.length + 1)));
+      for (let start = 0; start < rows.length; start += perStatement) {
+        const chunk = rows.slice(start, start + perStatement);
+        const a = argumentList(ctx.raw);
+        const cast = (column: string) => (ctx.dialect === 'postgres' ? `::${POSTGRES_TYPES[column] ?? 'text'}` : '');
+        const values = chunk.map(
+          ([id, ...row]) => `(${a.add(id)}, ${row.map((value, index) => `${a.add(value)}${cast(columns[index] ?? '')}`).join(', ')})`,
+        );
+        const names = columns.map((_, index) => `c${index}`);
+        const set = columns.map((column, index) => `${column} = v.${names[index]}`);
+        if (retry) set.push('rounds = rounds + 1');
+        const changed = await sql.query<{ id: string }>(
+          `WITH v(target, ${names.join(', ')}) AS (VALUES ${values.join(', ')})
+           UPDATE message SET ${set.join(', ')}
+           FROM v WHERE message.id = v.target AND message.status = 'sending' AND message.lease_owner = ${a.add(owner)}
+           RETURNING message.id`,
+          a.args,
+        );
+        for (const row of changed) moved.add(String(row.id));
+      }
+    }
+    return moved;
   }
 
   /**
