@@ -1,5 +1,6 @@
 import { runDispatch } from './dispatch.js';
 import { runFailover } from './failover.js';
+import { runHttpSend } from './http-send.js';
 import { runPickupLatency } from './pickup-latency.js';
 import { runQueueMemory } from './queue-memory.js';
 import { runRouterOverhead } from './router-overhead.js';
@@ -12,3 +13,4 @@ await runStoreEnqueue();
 await runDispatch();
 await runPickupLatency();
 await runQueueMemory();
+await runHttpSend();

@@ -1,0 +1,224 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { createMailrouteClient, type MailrouteClient } from '@mailroute/client';
+import type { MailrouteConfigInput } from '@mailroute/server';
+import { fmt, percentile, printTable } from './measure.js';
+
+/**
+ * Acknowledged sends per second through HTTP with the typed client (`@mailroute/client`)
+ * against the BUILT server (`mailroute serve --role api`: no worker competes for the CPU) on
+ * SQLite in a temp directory. Same-run baseline: bare Fastify + tRPC doing one raw
+ * better-sqlite3 transaction per call (`http-baseline-child.ts`), driven by the same client.
+ * Each case: callers loop (each awaits its call before the next) for WARMUP_MS, then
+ * MEASURE_MS is counted. `BENCH_CPU_PROF=DIR` writes the server's CPU profile to DIR.
+ * Goals: >= 2,500 single sends/s (at or above the baseline), p99 < 50 ms; batches >= 20,000 msgs/s.
+ */
+
+const cli = new URL('../../apps/server/dist/cli.js', import.meta.url).pathname;
+const baselineEntry = new URL('./http-baseline-child.ts', import.meta.url).pathname;
+const ADMIN_KEY = `mr_${'b'.repeat(40)}`;
+const WARMUP_MS = 1_000;
+const MEASURE_MS = 5_000;
+const BATCH_SIZE = 100;
+
+interface Server {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+interface Case {
+  readonly kind: 'send' | 'sendBatch';
+  readonly callers: number;
+  /** The client's `batch` option. */
+  readonly clientBatching: boolean | { readonly maxItems: number };
+}
+
+interface Outcome {
+  readonly messagesPerSecond: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+}
+
+const mail = (index: number) => ({
+  from: 'desk@hotel.example',
+  to: [`guest${index}@example.org`],
+  subject: `Booking ${index} confirmed`,
+  text: `Your booking ${index} is confirmed. See you soon.`,
+});
+
+/** Starts `args` with node; resolves with the URL `urlOf` finds in a line once `ready` matches one. */
+function startProcess(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  urlOf: (line: string) => string | undefined,
+  ready: (line: string) => boolean,
+): Promise<Server> {
+  const child: ChildProcess = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const lines: string[] = [];
+  return new Promise((resolve, reject) => {
+    let url: string | undefined;
+    let partial = '';
+    const onData = (chunk: Buffer) => {
+      const complete = (partial + chunk.toString()).split('\n');
+      partial = complete.pop() ?? '';
+      for (const line of complete) {
+        if (lines.length < 200) lines.push(line);
+        url ??= urlOf(line);
+        if (url && ready(line)) resolve({ url, stop: () => stop(child, exited) });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    void exited.then(() => reject(new Error(`${args.join(' ')} exited before it was ready:\n${lines.join('\n')}`)));
+  });
+}
+
+async function stop(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+const profileArgs = (name: string) => {
+  const directory = process.env.BENCH_CPU_PROF;
+  return directory ? ['--cpu-prof', `--cpu-prof-dir=${directory}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+};
+
+function startMailroute(directory: string): Promise<Server> {
+  const config: MailrouteConfigInput = {
+    database: { url: `file:${path.join(directory, 'mailroute.db')}` },
+    // High enough that the limiter is still on the path but never throttles the benchmark.
+    server: { host: '127.0.0.1', port: 0, rateLimit: { perMinute: 100_000_000 } },
+  };
+  const file = path.join(directory, 'mailroute.json');
+  writeFileSync(file, JSON.stringify(config));
+  return startProcess(
+    [...profileArgs('mailroute'), cli, 'serve', '--role', 'api', '--config', file, '--log-level', 'info'],
+    { ...process.env, MAILROUTE_ADMIN_KEY: ADMIN_KEY },
+    (line) => (line.includes('"api listening"') ? (JSON.parse(line) as { url: string }).url : undefined),
+    // Stored after the listen: calls before it would be refused.
+    (line) => line.includes('"first admin key stored'),
+  );
+}
+
+function startBaseline(directory: string): Promise<Server> {
+  const urlOf = (line: string) => (line.startsWith('{"url"') ? (JSON.parse(line) as { url: string }).url : undefined);
+  return startProcess(
+    [...profileArgs('baseline'), '--import', 'tsx', baselineEntry, path.join(directory, 'baseline.db')],
+    process.env,
+    urlOf,
+    (line) => urlOf(line) !== undefined,
+  );
+}
+
+async function drive(client: MailrouteClient, spec: Case): Promise<Outcome> {
+  const started = performance.now();
+  const measureFrom = started + WARMUP_MS;
+  const end = measureFrom + MEASURE_MS;
+  const latencies: number[] = [];
+  let errors = 0;
+  let sequence = 0;
+  const call = () => {
+    sequence += 1;
+    if (spec.kind === 'send') return client.mail.send.mutate(mail(sequence));
+    const messages = Array.from({ length: BATCH_SIZE }, (_, i) => mail(sequence * BATCH_SIZE + i));
+    return client.mail.sendBatch.mutate({ messages });
+  };
+  const caller = async () => {
+    for (let now = performance.now(); now < end; now = performance.now()) {
+      try {
+        await call();
+        if (now >= measureFrom) latencies.push(performance.now() - now);
+      } catch {
+        errors += 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: spec.callers }, caller));
+  // Calls started in the window may finish after it: the rate divides by the time they took.
+  const seconds = (performance.now() - measureFrom) / 1000;
+  latencies.sort((a, b) => a - b);
+  const perCall = spec.kind === 'send' ? 1 : BATCH_SIZE;
+  return {
+    messagesPerSecond: (latencies.length * perCall) / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    errors,
+  };
+}
+
+/** 200 calls in one tick with the client's default batching: how many are acknowledged. */
+async function defaultBatchProbe(server: Server): Promise<string> {
+  const client = createMailrouteClient({ url: server.url, apiKey: ADMIN_KEY });
+  const settled = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => client.mail.send.mutate(mail(i))));
+  const failure = settled.find((result) => result.status === 'rejected');
+  const acknowledged = settled.length - settled.filter((result) => result.status === 'rejected').length;
+  return `${acknowledged}/200 acknowledged${failure ? ` (${String(failure.reason)})` : ''}`;
+}
+
+async function runCases(server: Server, cases: readonly Case[]): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  for (const spec of cases) {
+    const client = createMailrouteClient({ url: server.url, apiKey: ADMIN_KEY, batch: spec.clientBatching });
+    outcomes.push(await drive(client, spec));
+  }
+  return outcomes;
+}
+
+export async function runHttpSend(): Promise<void> {
+  const cases: Case[] = [
+    { kind: 'send', callers: 50, clientBatching: true },
+    { kind: 'send', callers: 50, clientBatching: false },
+    // Default batching puts all 200 in one request, which the server refuses: see defaultBatchProbe.
+    { kind: 'send', callers: 200, clientBatching: { maxItems: 50 } },
+    { kind: 'send', callers: 200, clientBatching: false },
+    { kind: 'sendBatch', callers: 10, clientBatching: false },
+  ];
+  const directory = mkdtempSync(path.join(tmpdir(), 'mailroute-http-bench-'));
+  try {
+    const mailroute = await startMailroute(directory);
+    const ourProbe = await defaultBatchProbe(mailroute);
+    const ours = await runCases(mailroute, cases).finally(() => mailroute.stop());
+    const baseline = await startBaseline(directory);
+    const theirProbe = await defaultBatchProbe(baseline);
+    const theirs = await runCases(baseline, cases).finally(() => baseline.stop());
+    printTable(
+      `HTTP sends: typed client -> built server (serve --role api, SQLite) vs bare Fastify+tRPC+better-sqlite3 (${MEASURE_MS / 1000} s each)`,
+      cases.map((spec, index) => {
+        const a = ours[index] as Outcome;
+        const b = theirs[index] as Outcome;
+        return {
+          call: spec.kind === 'send' ? 'mail.send' : `mail.sendBatch x${BATCH_SIZE}`,
+          callers: spec.callers,
+          'client batching':
+            spec.clientBatching === false ? 'off' : spec.clientBatching === true ? 'on' : `max ${spec.clientBatching.maxItems}`,
+          'mailroute msgs/s': Math.round(a.messagesPerSecond),
+          'p50 ms': fmt(a.p50, 1),
+          'p99 ms': fmt(a.p99, 1),
+          'baseline msgs/s': Math.round(b.messagesPerSecond),
+          'baseline p50 ms': fmt(b.p50, 1),
+          'baseline p99 ms': fmt(b.p99, 1),
+          'mailroute/baseline': fmt(a.messagesPerSecond / b.messagesPerSecond),
+          errors: `${a.errors}/${b.errors}`,
+        };
+      }),
+    );
+    console.log(`200 calls in one tick, default client batching: mailroute ${ourProbe}; baseline ${theirProbe}`);
+    console.log(
+      `load average at the end (2 cores; others' jobs share them): ${loadavg()
+        .map((load) => load.toFixed(1))
+        .join(' ')}`,
+    );
+    console.log('goals: mail.send >= 2,500 acks/s and >= baseline (group commit), p99 < 50 ms; sendBatch >= 20,000 msgs/s');
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await runHttpSend();
