@@ -1,0 +1,53 @@
+import type { SqlQueryable } from '@prisma/driver-adapter-utils';
+
+/** The part of a better-sqlite3 connection this module uses. */
+interface Connection {
+  prepare(sql: string): { run(params: unknown[]): { changes: number } };
+}
+
+type Statement = ReturnType<Connection['prepare']>;
+
+/** Enough for every hot statement shape (a few tables times a few batch sizes). */
+const STATEMENTS_PER_CONNECTION = 64;
+const statements = new WeakMap<Connection, Map<string, Statement>>();
+
+/**
+ * The SQLite adapter prepares every statement on every call and binds it once, so nothing it
+ * prepared can be reused; its transaction object does hold the better-sqlite3 connection
+ * (`client`, not part of the adapter interface). When it is there, writes run on statements
+ * prepared once per connection. Returns undefined when the adapter does not look like that,
+ * and callers go through the adapter as before.
+ */
+export function sqliteWriter(queryable: SqlQueryable): ((sql: string, args: readonly unknown[]) => number) | undefined {
+  const client = (queryable as { client?: Partial<Connection> }).client;
+  if (queryable.provider !== 'sqlite' || typeof client?.prepare !== 'function') return undefined;
+  const connection = client as Connection;
+  let cache = statements.get(connection);
+  if (!cache) {
+    cache = new Map();
+    statements.set(connection, cache);
+  }
+  const byText = cache;
+  return (sql, args) => {
+    let statement = byText.get(sql);
+    if (statement) {
+      // Most recently used last, so eviction takes the coldest.
+      byText.delete(sql);
+    } else {
+      statement = connection.prepare(sql);
+      if (byText.size >= STATEMENTS_PER_CONNECTION) {
+        const coldest = byText.keys().next();
+        if (!coldest.done) byText.delete(coldest.value);
+      }
+    }
+    byText.set(sql, statement);
+    return statement.run(args.map(sqliteArg)).changes;
+  };
+}
+
+/** What the adapter would bind: its default ISO-8601 timestamps with an explicit offset, booleans as 0/1. */
+function sqliteArg(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString().replace('Z', '+00:00');
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return value;
+}
