@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createMailrouteClient, type MailrouteClient } from '@mailroute/client';
@@ -25,6 +25,8 @@ const BATCH_SIZE = 100;
 
 interface Server {
   readonly url: string;
+  /** The server process's CPU time so far (user + system), in microseconds, from /proc. */
+  cpuMicros(): number;
   stop(): Promise<void>;
 }
 
@@ -37,6 +39,9 @@ interface Case {
 
 interface Outcome {
   readonly messagesPerSecond: number;
+  readonly serverCpuMicrosPerMessage: number;
+  /** The benchmark process (the client side) busy, as a share of one core. */
+  readonly clientCpuShare: number;
   readonly p50: number;
   readonly p99: number;
   readonly errors: number;
@@ -68,13 +73,19 @@ function startProcess(
       for (const line of complete) {
         if (lines.length < 200) lines.push(line);
         url ??= urlOf(line);
-        if (url && ready(line)) resolve({ url, stop: () => stop(child, exited) });
+        if (url && ready(line)) resolve({ url, cpuMicros: () => cpuMicrosOf(child.pid), stop: () => stop(child, exited) });
       }
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
     void exited.then(() => reject(new Error(`${args.join(' ')} exited before it was ready:\n${lines.join('\n')}`)));
   });
+}
+
+/** Linux: utime + stime of /proc/PID/stat, in clock ticks of 10 ms. */
+function cpuMicrosOf(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 async function stop(child: ChildProcess, exited: Promise<void>): Promise<void> {
@@ -87,7 +98,8 @@ async function stop(child: ChildProcess, exited: Promise<void>): Promise<void> {
 
 const profileArgs = (name: string) => {
   const directory = process.env.BENCH_CPU_PROF;
-  return directory ? ['--cpu-prof', `--cpu-prof-dir=${directory}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  // A directory each: tsx's loader thread writes a profile of its own next to the main thread's.
+  return directory ? ['--cpu-prof', `--cpu-prof-dir=${path.join(directory, name)}`] : [];
 };
 
 function startMailroute(directory: string): Promise<Server> {
@@ -117,7 +129,7 @@ function startBaseline(directory: string): Promise<Server> {
   );
 }
 
-async function drive(client: MailrouteClient, spec: Case): Promise<Outcome> {
+async function drive(client: MailrouteClient, server: Server, spec: Case): Promise<Outcome> {
   const started = performance.now();
   const measureFrom = started + WARMUP_MS;
   const end = measureFrom + MEASURE_MS;
@@ -140,13 +152,22 @@ async function drive(client: MailrouteClient, spec: Case): Promise<Outcome> {
       }
     }
   };
+  const windowStart = new Promise<{ client: NodeJS.CpuUsage; server: number }>((resolve) =>
+    setTimeout(() => resolve({ client: process.cpuUsage(), server: server.cpuMicros() }), WARMUP_MS),
+  );
   await Promise.all(Array.from({ length: spec.callers }, caller));
+  const before = await windowStart;
+  const clientCpu = process.cpuUsage(before.client);
+  const serverCpu = server.cpuMicros() - before.server;
   // Calls started in the window may finish after it: the rate divides by the time they took.
   const seconds = (performance.now() - measureFrom) / 1000;
   latencies.sort((a, b) => a - b);
   const perCall = spec.kind === 'send' ? 1 : BATCH_SIZE;
+  const messages = latencies.length * perCall;
   return {
-    messagesPerSecond: (latencies.length * perCall) / seconds,
+    messagesPerSecond: messages / seconds,
+    serverCpuMicrosPerMessage: serverCpu / messages,
+    clientCpuShare: (clientCpu.user + clientCpu.system) / 1e6 / seconds,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     errors,
@@ -166,7 +187,7 @@ async function runCases(server: Server, cases: readonly Case[]): Promise<Outcome
   const outcomes: Outcome[] = [];
   for (const spec of cases) {
     const client = createMailrouteClient({ url: server.url, apiKey: ADMIN_KEY, batch: spec.clientBatching });
-    outcomes.push(await drive(client, spec));
+    outcomes.push(await drive(client, server, spec));
   }
   return outcomes;
 }
@@ -205,6 +226,8 @@ export async function runHttpSend(): Promise<void> {
           'baseline p50 ms': fmt(b.p50, 1),
           'baseline p99 ms': fmt(b.p99, 1),
           'mailroute/baseline': fmt(a.messagesPerSecond / b.messagesPerSecond),
+          'server CPU us/msg': `${Math.round(a.serverCpuMicrosPerMessage)}/${Math.round(b.serverCpuMicrosPerMessage)}`,
+          'client CPU': `${fmt(a.clientCpuShare * 100, 0)}%/${fmt(b.clientCpuShare * 100, 0)}%`,
           errors: `${a.errors}/${b.errors}`,
         };
       }),
