@@ -91,6 +91,14 @@ describe('batching', () => {
     expect(missing.status === 'rejected' && errorCodeOf(missing.reason)).toBe('NOT_FOUND');
   });
 
+  test('hundreds of sends in one tick are split into batches the server accepts', async () => {
+    const recorder = recordingFetch();
+    const client = createMailrouteClient({ url: api.url, apiKey: api.keys.hotelSend.key, fetch: recorder.fetch });
+    const results = await Promise.all(Array.from({ length: 220 }, (_, n) => client.mail.send.mutate(message(n + 1000))));
+    expect(new Set(results.map((result) => result.id)).size).toBe(220);
+    expect(recorder.requests).toHaveLength(5);
+  });
+
   test('maxItems caps a batch; batch: false sends one request per call', async () => {
     const capped = recordingFetch();
     const client = createMailrouteClient({ url: api.url, apiKey: api.keys.hotelSend.key, fetch: capped.fetch, batch: { maxItems: 2 } });

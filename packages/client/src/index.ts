@@ -27,6 +27,11 @@ export { TRPCClientError };
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** Queries travel as GET with their input in the URL; longer batches are split (proxies refuse long URLs). */
 const MAX_URL_LENGTH = 4_000;
+/**
+ * A batch's URL path lists every procedure name, and mutations do not count against
+ * `maxURLLength`: without a cap, a few hundred sends in one tick make a path the server refuses.
+ */
+const DEFAULT_MAX_ITEMS = 50;
 
 /**
  * The typed client for company apps. Only the router's type comes from the server package, so
@@ -46,7 +51,7 @@ export function createMailrouteClient(options: MailrouteClientOptions): Mailrout
           headers,
           fetch,
           maxURLLength: MAX_URL_LENGTH,
-          ...(batch === true || batch.maxItems === undefined ? {} : { maxItems: batch.maxItems }),
+          maxItems: batch === true ? DEFAULT_MAX_ITEMS : (batch.maxItems ?? DEFAULT_MAX_ITEMS),
         });
   return createTRPCClient<AppRouter>({ links: [link] });
 }
