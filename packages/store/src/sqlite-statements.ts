@@ -45,9 +45,21 @@ export function sqliteWriter(queryable: SqlQueryable): ((sql: string, args: read
   };
 }
 
+let lastDate: Date | undefined;
+let lastTime = Number.NaN;
+let lastDateText = '';
+
 /** What the adapter would bind: its default ISO-8601 timestamps with an explicit offset, booleans as 0/1. */
 function sqliteArg(value: unknown): unknown {
-  if (value instanceof Date) return value.toISOString().replace('Z', '+00:00');
+  if (value instanceof Date) {
+    // A batch stamps every row with the same Date object; Dates are not frozen, so compare the time too.
+    if (value !== lastDate || value.getTime() !== lastTime) {
+      lastDateText = value.toISOString().replace('Z', '+00:00');
+      lastDate = value;
+      lastTime = value.getTime();
+    }
+    return lastDateText;
+  }
   if (typeof value === 'boolean') return value ? 1 : 0;
   return value;
 }
