@@ -1,7 +1,6 @@
 import type { SqlDriverAdapter, SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { type AdapterOptions, adapterFactory, type Dialect, dialectOf } from './dialect.js';
-import { PrismaClient as PostgresClient } from './generated/postgres/client.js';
-import { PrismaClient as SqliteClient } from './generated/sqlite/client.js';
+import type { PrismaClient as PostgresClient } from './generated/postgres/client.js';
 import { createRawSql, type RawSql } from './sql.js';
 
 /**
@@ -44,10 +43,11 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
       return connected;
     },
   };
+  // Each generated client is tens of MB once loaded: a process only loads the one it uses.
   const db: Db =
     dialect === 'postgres'
-      ? new PostgresClient({ adapter, transactionOptions })
-      : (new SqliteClient({ adapter, transactionOptions }) as unknown as Db);
+      ? new (await import('./generated/postgres/client.js')).PrismaClient({ adapter, transactionOptions })
+      : (new (await import('./generated/sqlite/client.js')).PrismaClient({ adapter, transactionOptions }) as unknown as Db);
   await db.$connect();
   if (dialect === 'sqlite') {
     // WAL lets readers run beside the writer; FULL makes every commit durable before the

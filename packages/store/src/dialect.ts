@@ -1,7 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
-import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { StoreError } from './errors.js';
 
@@ -29,12 +27,40 @@ export interface AdapterOptions {
 
 export function adapterFactory(url: string, options: AdapterOptions = {}): SqlMigrationAwareDriverAdapterFactory {
   if (dialectOf(url) === 'postgres') {
-    // Prisma's pg adapter writes timestamps as UTC without an offset; a UTC session reads them right.
-    return new PrismaPg({ connectionString: url, max: options.poolSize ?? 10, options: '-c TimeZone=UTC' });
+    return lazyFactory('postgres', '@prisma/adapter-pg', async () => {
+      const { PrismaPg } = await import('@prisma/adapter-pg');
+      // Prisma's pg adapter writes timestamps as UTC without an offset; a UTC session reads them right.
+      return new PrismaPg({ connectionString: url, max: options.poolSize ?? 10, options: '-c TimeZone=UTC' });
+    });
   }
   const file = sqliteFile(url);
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  return new PrismaBetterSqlite3({ url: file, timeout: options.busyTimeoutMs ?? 5_000 });
+  return lazyFactory('sqlite', '@prisma/adapter-better-sqlite3', async () => {
+    const { PrismaBetterSqlite3 } = await import('@prisma/adapter-better-sqlite3');
+    return new PrismaBetterSqlite3({ url: file, timeout: options.busyTimeoutMs ?? 5_000 });
+  });
+}
+
+/**
+ * The adapter (and its driver: `pg` or better-sqlite3) is imported on first connect, so a
+ * process never loads the other database's code.
+ */
+function lazyFactory(
+  provider: SqlMigrationAwareDriverAdapterFactory['provider'],
+  adapterName: string,
+  load: () => Promise<SqlMigrationAwareDriverAdapterFactory>,
+): SqlMigrationAwareDriverAdapterFactory {
+  let factory: Promise<SqlMigrationAwareDriverAdapterFactory> | undefined;
+  const loaded = () => {
+    factory ??= load();
+    return factory;
+  };
+  return {
+    provider,
+    adapterName,
+    connect: async () => (await loaded()).connect(),
+    connectToShadowDb: async () => (await loaded()).connectToShadowDb(),
+  };
 }
 
 /** `file:./data/x.db` -> `./data/x.db` (query parameters are not SQLite's business). */

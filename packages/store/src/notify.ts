@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 
 /**
  * "New mail was enqueued" signal. Listeners in this process hear it right after the commit.
@@ -36,6 +36,8 @@ export function createLocalSignal(): EnqueueSignal {
 
 /** Resolves once LISTEN is active, so an enqueue in another process right after is heard. */
 export async function createPgSignal(options: PgListenOptions): Promise<EnqueueSignal> {
+  // Imported here so a process on SQLite never loads the PostgreSQL driver.
+  const { default: pg } = await import('pg');
   const listeners = new Set<() => void>();
   const reconnectMs = options.reconnectMs ?? 1_000;
   let client: pg.Client | undefined;

@@ -1,12 +1,5 @@
 import { ConfigError } from '../config/load.js';
-import { configCheckCommand } from './config-check.js';
 import { type CliIo, type Command, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError } from './io.js';
-import { keysCommand } from './keys.js';
-import { migrateCommand } from './migrate.js';
-import { providersCommand } from './providers.js';
-import { retryCommand } from './retry.js';
-import { sendCommand } from './send.js';
-import { serveCommand } from './serve.js';
 
 export const USAGE = `usage: mailroute <command> [options]
 
@@ -32,18 +25,22 @@ options:
 
 exit codes: 0 ok, 1 runtime error, 2 usage or configuration error`;
 
-const commands: Record<string, Command> = {
-  serve: serveCommand(),
-  worker: serveCommand('worker'),
-  migrate: migrateCommand,
-  send: sendCommand,
-  retry: retryCommand,
-  keys: keysCommand,
-  providers: providersCommand,
-  config: async (args, io) => {
+/**
+ * Each command's module is imported when it runs: a worker does not hold the API client, an
+ * operator's `send` does not load the database drivers.
+ */
+const commands: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./serve.js')).serveCommand(),
+  worker: async () => (await import('./serve.js')).serveCommand('worker'),
+  migrate: async () => (await import('./migrate.js')).migrateCommand,
+  send: async () => (await import('./send.js')).sendCommand,
+  retry: async () => (await import('./retry.js')).retryCommand,
+  keys: async () => (await import('./keys.js')).keysCommand,
+  providers: async () => (await import('./providers.js')).providersCommand,
+  config: async () => async (args, io) => {
     const [action, ...rest] = args;
     if (action !== 'check') throw new UsageError('usage: mailroute config check [--config FILE]');
-    return configCheckCommand(rest, io);
+    return (await import('./config-check.js')).configCheckCommand(rest, io);
   },
 };
 
@@ -53,13 +50,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr.write(`${USAGE}\n`);
     return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
-  const command = commands[name];
-  if (!command) {
+  const load = commands[name];
+  if (!load) {
     io.stderr.write(`unknown command "${name}"\n\n${USAGE}\n`);
     return EXIT_USAGE;
   }
   try {
-    return await command(args, io);
+    return await (await load())(args, io);
   } catch (error) {
     if (error instanceof UsageError || error instanceof ConfigError) {
       io.stderr.write(`${error.message}\n`);

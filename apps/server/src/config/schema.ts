@@ -1,7 +1,7 @@
-import { captureProviderConfigSchema } from '@mailroute/providers/capture';
-import { sendGridProviderConfigSchema } from '@mailroute/providers/sendgrid';
-import { sesProviderConfigSchema } from '@mailroute/providers/ses';
-import { smtpProviderConfigSchema } from '@mailroute/providers/smtp';
+import { captureProviderConfigSchema } from '@mailroute/providers/capture/config';
+import { sendGridProviderConfigSchema } from '@mailroute/providers/sendgrid/config';
+import { sesProviderConfigSchema } from '@mailroute/providers/ses/config';
+import { smtpProviderConfigSchema } from '@mailroute/providers/smtp/config';
 import { z } from 'zod';
 
 const breakerSchema = z.strictObject({

@@ -44,7 +44,7 @@ function reloader() {
     logger,
     current: () => current,
     prepare: (raw) => raw,
-    apply(next) {
+    async apply(next) {
       if (refuse) throw new Error(refuse);
       applied.push(next);
       current = next;

@@ -20,7 +20,7 @@ export interface ReloaderOptions {
   /** The raw file content made ready to run (the capture fallback, with its log line). */
   readonly prepare: (raw: MailrouteConfig) => MailrouteConfig;
   /** Puts new providers and routing in force; throwing rejects the reload. */
-  readonly apply: (next: MailrouteConfig) => void;
+  readonly apply: (next: MailrouteConfig) => Promise<void>;
 }
 
 const differ = (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b);
@@ -46,7 +46,7 @@ export function createReloader({ source, env, logger, current, prepare, apply }:
         return { status: 'unchanged' };
       }
       const next = prepare(raw);
-      apply(next);
+      await apply(next);
       providers = next.providers.map((provider) => provider.name);
       logger.info({ file: source.path, providers, strategy: next.routing.strategy }, 'configuration reloaded');
     } catch (error) {

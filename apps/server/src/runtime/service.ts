@@ -110,8 +110,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     logger,
     current: () => config,
     prepare: (raw) => effective(raw, logger),
-    apply(next) {
-      worker?.reload(next);
+    async apply(next) {
+      await worker?.reload(next);
       config = { ...config, providers: next.providers, routing: next.routing };
     },
   });

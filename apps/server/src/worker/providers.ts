@@ -1,19 +1,19 @@
 import type { Provider } from '@mailroute/core';
-import { createCaptureProvider } from '@mailroute/providers/capture';
-import { createSendGridProvider } from '@mailroute/providers/sendgrid';
-import { createSesProvider } from '@mailroute/providers/ses';
-import { createSmtpProvider } from '@mailroute/providers/smtp';
 import type { ProviderConfig } from '../config/schema.js';
 
-export function createProvider(config: ProviderConfig): Provider {
+/**
+ * Each provider's SDK is imported when a configuration first names its type: a worker that
+ * only relays through SMTP never loads the HTTP providers' code, and the other way round.
+ */
+export async function createProvider(config: ProviderConfig): Promise<Provider> {
   switch (config.type) {
     case 'sendgrid':
-      return createSendGridProvider(config);
+      return (await import('@mailroute/providers/sendgrid')).createSendGridProvider(config);
     case 'ses':
-      return createSesProvider(config);
+      return (await import('@mailroute/providers/ses')).createSesProvider(config);
     case 'smtp':
-      return createSmtpProvider(config);
+      return (await import('@mailroute/providers/smtp')).createSmtpProvider(config);
     case 'capture':
-      return createCaptureProvider(config);
+      return (await import('@mailroute/providers/capture')).createCaptureProvider(config);
   }
 }

@@ -42,7 +42,7 @@ describe('worker configuration reload', () => {
     });
     const ids: string[] = [];
     for (let i = 0; i < 100; i += 1) ids.push((await store.enqueue(message(i))).id);
-    worker.reload(config({ providers: [capture('b'), capture('a')], worker: { concurrency: 10, idlePollMs: 50 } }));
+    await worker.reload(config({ providers: [capture('b'), capture('a')], worker: { concurrency: 10, idlePollMs: 50 } }));
     for (let i = 100; i < 200; i += 1) ids.push((await store.enqueue(message(i))).id);
     const deadline = Date.now() + 10_000;
     while ((await store.countByStatus()).sent < ids.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -62,7 +62,7 @@ describe('worker configuration reload', () => {
     const worker = await startWorker({ store, config: config({ providers: [capture('a')] }) });
     const before = worker.router();
     const broken = config({ providers: [capture('a')] });
-    expect(() => worker.reload({ ...broken, providers: [capture('a'), capture('a')] })).toThrow(/used twice/);
+    await expect(worker.reload({ ...broken, providers: [capture('a'), capture('a')] })).rejects.toThrow(/used twice/);
     expect(worker.router()).toBe(before);
     await worker.stop();
   });

@@ -18,7 +18,7 @@ export interface Worker {
    * old router; the next claimed message uses the new one. Throws (and keeps the old router)
    * when a provider cannot be built. Worker, retry and database settings need a restart.
    */
-  reload(config: MailrouteConfig): void;
+  reload(config: MailrouteConfig): Promise<void>;
   stop(options?: { graceMs?: number }): Promise<void>;
 }
 
@@ -50,7 +50,7 @@ export async function startWorker({ store, config, onError = () => {}, onRouter 
   const overrides: ProviderOverrides = await watchProviderOverrides(store, config.worker.overridesRefreshMs, (error) =>
     onError(error, 'overrides'),
   );
-  const first = buildRouter(config, overrides.isEnabled);
+  const first = await buildRouter(config, overrides.isEnabled);
   onRouter(first);
   const routers = createRouterSwitch(first, (error) => onError(error, 'router close'));
   let retireAfterMs = longestSendMs(config) + RETIRE_MARGIN_MS;
@@ -71,8 +71,8 @@ export async function startWorker({ store, config, onError = () => {}, onRouter 
     owner,
     dispatcher,
     router: routers.current,
-    reload(next) {
-      const router = buildRouter(next, overrides.isEnabled);
+    async reload(next) {
+      const router = await buildRouter(next, overrides.isEnabled);
       onRouter(router);
       // The old router's sends may be as long as the old configuration allows.
       routers.swap(router, retireAfterMs);
