@@ -1,6 +1,6 @@
 import type { ArgType, SqlDriverAdapter, SqlQueryable } from '@prisma/driver-adapter-utils';
 import type { Dialect } from './dialect.js';
-import { sqliteWriter } from './sqlite-statements.js';
+import { sqliteStatements } from './sqlite-statements.js';
 
 /**
  * Plain SQL on the very connection (SQLite) or pool (PostgreSQL) the Prisma client uses,
@@ -43,20 +43,24 @@ export function createRawSql(dialect: Dialect, adapter: () => SqlDriverAdapter):
 }
 
 function runner(queryable: SqlQueryable): SqlRunner {
-  const write = sqliteWriter(queryable);
+  const fast = sqliteStatements(queryable);
+  // A failed statement changed nothing: the adapter runs it again and reports the error the
+  // way the rest of the store expects (unique violations and all).
   return {
     async execute(sql, args = []) {
-      if (write) {
+      if (fast) {
         try {
-          return write(sql, args);
-        } catch {
-          // A failed statement changed nothing: the adapter runs it again and reports the
-          // error the way the rest of the store expects (unique violations and all).
-        }
+          return fast.run(sql, args);
+        } catch {}
       }
       return queryable.executeRaw(statement(sql, args));
     },
     async query<T extends Record<string, unknown>>(sql: string, args: readonly unknown[] = []) {
+      if (fast) {
+        try {
+          return fast.all(sql, args) as T[];
+        } catch {}
+      }
       const result = await queryable.queryRaw(statement(sql, args));
       return result.rows.map((row) => Object.fromEntries(result.columnNames.map((name, index) => [name, row[index]])) as T);
     },

@@ -2,7 +2,17 @@ import type { SqlQueryable } from '@prisma/driver-adapter-utils';
 
 /** The part of a better-sqlite3 connection this module uses. */
 interface Connection {
-  prepare(sql: string): { run(params: unknown[]): { changes: number } };
+  prepare(sql: string): {
+    readonly reader: boolean;
+    run(params: unknown[]): { changes: number };
+    all(params: unknown[]): Record<string, unknown>[];
+  };
+}
+
+export interface SqliteStatements {
+  run(sql: string, args: readonly unknown[]): number;
+  /** Rows as objects by column name, integers as numbers (as the adapter gives them). */
+  all(sql: string, args: readonly unknown[]): Record<string, unknown>[];
 }
 
 type Statement = ReturnType<Connection['prepare']>;
@@ -14,11 +24,11 @@ const statements = new WeakMap<Connection, Map<string, Statement>>();
 /**
  * The SQLite adapter prepares every statement on every call and binds it once, so nothing it
  * prepared can be reused; its transaction object does hold the better-sqlite3 connection
- * (`client`, not part of the adapter interface). When it is there, writes run on statements
- * prepared once per connection. Returns undefined when the adapter does not look like that,
+ * (`client`, not part of the adapter interface). When it is there, plain SQL runs on
+ * statements prepared once per connection. Returns undefined when the adapter does not look like that,
  * and callers go through the adapter as before.
  */
-export function sqliteWriter(queryable: SqlQueryable): ((sql: string, args: readonly unknown[]) => number) | undefined {
+export function sqliteStatements(queryable: SqlQueryable): SqliteStatements | undefined {
   const client = (queryable as { client?: Partial<Connection> }).client;
   if (queryable.provider !== 'sqlite' || typeof client?.prepare !== 'function') return undefined;
   const connection = client as Connection;
@@ -28,7 +38,7 @@ export function sqliteWriter(queryable: SqlQueryable): ((sql: string, args: read
     statements.set(connection, cache);
   }
   const byText = cache;
-  return (sql, args) => {
+  const prepared = (sql: string): Statement => {
     let statement = byText.get(sql);
     if (statement) {
       // Most recently used last, so eviction takes the coldest.
@@ -41,7 +51,23 @@ export function sqliteWriter(queryable: SqlQueryable): ((sql: string, args: read
       }
     }
     byText.set(sql, statement);
-    return statement.run(args.map(sqliteArg)).changes;
+    return statement;
+  };
+  return {
+    run: (sql, args) => prepared(sql).run(args.map(sqliteArg)).changes,
+    all(sql, args) {
+      const statement = prepared(sql);
+      if (!statement.reader) throw new Error('not a statement that returns rows');
+      const rows = statement.all(args.map(sqliteArg));
+      for (const row of rows) {
+        for (const column in row) {
+          const value = row[column];
+          // The adapter's connection reads integers as bigint; the adapter hands out numbers when safe.
+          if (typeof value === 'bigint') row[column] = Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+        }
+      }
+      return rows;
+    },
   };
 }
 
