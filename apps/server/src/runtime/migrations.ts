@@ -30,3 +30,12 @@ export async function waitForMigrations(databaseUrl: string, logger: Logger): Pr
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
+
+/** True when the database answers and has every migration; false otherwise (never throws). */
+export async function migrationsApplied(databaseUrl: string): Promise<boolean> {
+  try {
+    return (await checkDatabase({ url: databaseUrl })).pendingMigrations.length === 0;
+  } catch {
+    return false;
+  }
+}

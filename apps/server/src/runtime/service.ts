@@ -5,12 +5,11 @@ import type { Logger } from 'pino';
 import { withCaptureFallback } from '../config/capture-fallback.js';
 import type { MailrouteConfig } from '../config/schema.js';
 import type { ConfigSource } from '../config/source.js';
-import { createHttpApp } from '../http/app.js';
 import { createReadinessCheck } from '../http/readiness.js';
 import { logOutcome, logRouterEvents } from '../logging.js';
 import { startWorker, type Worker } from '../worker/worker.js';
 import { ensureFirstAdminKey } from './admin-key.js';
-import { waitForMigrations } from './migrations.js';
+import { migrationsApplied, waitForMigrations } from './migrations.js';
 import { createReloader, type ReloadResult } from './reload.js';
 
 export const roles = ['all', 'api', 'worker'] as const;
@@ -66,27 +65,38 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   let app: FastifyInstance | undefined;
   let stopping = false;
   let url: string | undefined;
+  async function listen(): Promise<void> {
+    const api: ApiDependencies = {
+      store,
+      providerNames: () => config.providers.map((provider) => provider.name),
+      ...(role === 'all' ? { liveProviders: () => worker?.router().health() ?? [], wake: () => worker?.dispatcher.wake() } : {}),
+    };
+    // Loaded only by API processes: a worker never holds Fastify and the tRPC router.
+    const { createHttpApp } = await import('../http/app.js');
+    app = await createHttpApp({
+      settings: config.server,
+      logger,
+      api,
+      role,
+      readiness: createReadinessCheck(config.database.url, () => stopping),
+    });
+    await app.listen({ host: options.listen?.host ?? config.server.host, port: options.listen?.port ?? config.server.port });
+    url = listeningUrl(app);
+    logger.info({ url, role }, 'api listening');
+  }
+
   try {
-    if (role !== 'worker') {
-      const api: ApiDependencies = {
-        store,
-        providerNames: () => config.providers.map((provider) => provider.name),
-        ...(role === 'all' ? { liveProviders: () => worker?.router().health() ?? [], wake: () => worker?.dispatcher.wake() } : {}),
-      };
-      app = await createHttpApp({
-        settings: config.server,
-        logger,
-        api,
-        role,
-        readiness: createReadinessCheck(config.database.url, () => stopping),
-      });
-      await app.listen({ host: options.listen?.host ?? config.server.host, port: options.listen?.port ?? config.server.port });
-      url = listeningUrl(app);
-      logger.info({ url, role }, 'api listening');
+    // SQLite is migrated by createStore. PostgreSQL waits for `mailroute migrate`; meanwhile an
+    // API process already listens, so /readyz can say why it is not ready.
+    if (!(await migrationsApplied(config.database.url))) {
+      if (role !== 'worker') await listen();
+      await waitForMigrations(config.database.url, logger);
     }
-    // SQLite is migrated by createStore; PostgreSQL waits for `mailroute migrate` (readyz says so meanwhile).
-    await waitForMigrations(config.database.url, logger);
-    if (role !== 'worker') await ensureFirstAdminKey(store, { providedKey: options.adminKey, logger, print: options.print });
+    if (role !== 'worker') {
+      // Before listening when possible: the first admin key works from the first request.
+      await ensureFirstAdminKey(store, { providedKey: options.adminKey, logger, print: options.print });
+      if (!app) await listen();
+    }
     if (role !== 'api') {
       worker = await startWorker({
         store,
