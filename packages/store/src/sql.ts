@@ -68,8 +68,7 @@ function runner(queryable: SqlQueryable): SqlRunner {
 }
 
 function statement(sql: string, args: readonly unknown[] = []) {
-  const copy = [...args];
-  return { sql, args: copy, argTypes: copy.map(argType) };
+  return { sql, args: [...args], argTypes: args.map(argType) };
 }
 
 function argType(value: unknown): ArgType {
