@@ -27,7 +27,7 @@ afterAll(async () => {
 
 describe('npm start', () => {
   it('runs the built CLI', () => {
-    expect(rootPackage.scripts.start).toBe('node apps/server/dist/cli.js serve');
+    expect(rootPackage.scripts.start).toBe('node --max-old-space-size=128 apps/server/dist/cli.js serve');
     expect(existsSync(builtCli), `${builtCli} is missing: npm install (or npm run build) builds it`).toBe(true);
   });
 
