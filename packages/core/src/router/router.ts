@@ -2,7 +2,14 @@ import { type MailError, mailError } from '../errors.js';
 import type { Message } from '../model/message.js';
 import type { Provider } from '../provider.js';
 import { type BreakerOverrides, type BreakerState, createProviderBreaker, mergeBreakerOptions, type ProviderBreaker } from './breaker.js';
-import { type AttemptRecord, RouterEventBus, type RouterEventName, type RouterListener, type SkipRecord } from './events.js';
+import {
+  type AttemptRecord,
+  type RequestSummary,
+  RouterEventBus,
+  type RouterEventName,
+  type RouterListener,
+  type SkipRecord,
+} from './events.js';
 import { type RoutingStrategy, routeOrder } from './order.js';
 
 /**
@@ -112,16 +119,7 @@ export function createRouter(options: RouterOptions): Router {
       retryAt = at === undefined || retryAt === undefined ? undefined : Math.min(retryAt, at);
     };
 
-    let requestSummary: AttemptRecord['requestSummary'] | undefined;
-    const summary = () => {
-      requestSummary ??= {
-        recipients: message.to.length + message.cc.length + message.bcc.length,
-        attachments: message.attachments.length,
-        tags: message.tags,
-        ...(sendOptions.exclude?.length ? { excluded: sendOptions.exclude } : {}),
-      };
-      return requestSummary;
-    };
+    let requestSummary: RequestSummary | undefined;
 
     for (const entry of routeOrder(entries, strategy, random)) {
       if (sendOptions.exclude?.includes(entry.name) || !isEnabled(entry.name)) {
@@ -148,7 +146,7 @@ export function createRouter(options: RouterOptions): Router {
         startedAt,
         finishedAt,
         latencyMs: finishedAt - startedAt,
-        requestSummary: summary(),
+        requestSummary: (requestSummary ??= summarize(message, sendOptions.exclude)),
       };
       const attempt: AttemptRecord = outcome.ok
         ? {
@@ -221,4 +219,13 @@ export function createRouter(options: RouterOptions): Router {
       await Promise.all(entries.map((entry) => entry.breaker.provider.close()));
     },
   };
+}
+
+function summarize(message: Message, exclude: readonly string[] | undefined): RequestSummary {
+  const summary = {
+    recipients: message.to.length + message.cc.length + message.bcc.length,
+    attachments: message.attachments.length,
+    tags: message.tags,
+  };
+  return exclude?.length ? { ...summary, excluded: exclude } : summary;
 }
