@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-old-space-size=128
+#!/usr/bin/env -S node --max-old-space-size=256
 import { runCli } from './cli/main.js';
 
 runCli(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr }).then((code) => {

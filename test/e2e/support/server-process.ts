@@ -39,11 +39,13 @@ export interface SpawnOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Run the built `dist/cli.js` (what `npm start` runs) instead of the TypeScript sources. */
   readonly built?: boolean;
+  /** Options for node itself, e.g. the heap size `npm start` sets. */
+  readonly nodeOptions?: readonly string[];
 }
 
 /** Runs the `mailroute` CLI in a child process of its own, from the sources unless `built`. */
-export function spawnMailroute({ args, cwd, env = {}, built = false }: SpawnOptions): ServerProcess {
-  const nodeArgs = built ? [builtCli, ...args] : ['--conditions=source', '--import', tsx, sourceCli, ...args];
+export function spawnMailroute({ args, cwd, env = {}, built = false, nodeOptions = [] }: SpawnOptions): ServerProcess {
+  const nodeArgs = [...nodeOptions, ...(built ? [builtCli, ...args] : ['--conditions=source', '--import', tsx, sourceCli, ...args])];
   const child = spawn(process.execPath, nodeArgs, {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? cwd, ...env },

@@ -74,12 +74,16 @@ const rateLimitSchema = z.strictObject({
 
 /** A 10 MB message in base64 inside JSON is about 13.4 MB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 15 * 1024 * 1024;
+/** About four largest bodies: each costs several times its size while parsed and stored. */
+export const DEFAULT_BODY_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 
 const serverSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   /** 0 picks a free port (the address is logged). */
   port: z.number().int().min(0).max(65_535).default(3000),
   bodyLimitBytes: z.number().int().positive().default(DEFAULT_BODY_LIMIT_BYTES),
+  /** Request bodies held at once across requests; more get 503 with Retry-After (one request always fits). */
+  bodyBytesInFlight: z.number().int().positive().default(DEFAULT_BODY_BYTES_IN_FLIGHT),
   rateLimit: rateLimitSchema.default(rateLimitSchema.parse({})),
   /** Behind a reverse proxy: take the client address from X-Forwarded-For (for rate limits and logs). */
   trustProxy: z.boolean().default(false),

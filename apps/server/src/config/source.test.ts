@@ -23,6 +23,7 @@ describe('configuration source', () => {
       host: '127.0.0.1',
       port: 3000,
       bodyLimitBytes: 15 * 1024 * 1024,
+      bodyBytesInFlight: 64 * 1024 * 1024,
       rateLimit: { enabled: true, perMinute: 6000 },
       trustProxy: false,
     });

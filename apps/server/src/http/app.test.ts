@@ -88,3 +88,37 @@ describe('HTTP edge', () => {
     expect(response.json()).toEqual({ statusCode: 404, code: 'NOT_FOUND', message: 'no route GET /nothing' });
   });
 });
+
+describe('bodies in memory at once', () => {
+  it('refuses a request that would pass the budget with 503 and Retry-After; one request always fits', async () => {
+    const { server } = configSchema.parse({ server: { bodyLimitBytes: 10_000, bodyBytesInFlight: 10_000 } });
+    const budgeted = await createHttpApp({
+      settings: server,
+      logger: pino({ level: 'silent' }),
+      api: { store, providerNames: () => [] },
+      readiness: async () => ({ ready: true }),
+      role: 'api',
+    });
+    budgeted.post('/slow', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return { ok: true };
+    });
+    const post = () =>
+      budgeted.inject({
+        method: 'POST',
+        url: '/slow',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ pad: 'x'.repeat(6_000) }),
+      });
+    try {
+      const [first, second] = await Promise.all([post(), post()]);
+      expect(first.statusCode).toBe(200);
+      expect(second.statusCode).toBe(503);
+      expect(second.headers['retry-after']).toBe('1');
+      expect(second.json()).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('server.bodyBytesInFlight') });
+      expect((await post()).statusCode).toBe(200);
+    } finally {
+      await budgeted.close();
+    }
+  });
+});

@@ -3,6 +3,7 @@ import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/a
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { MailrouteConfig } from '../config/schema.js';
+import { registerBodyBudget } from './body-budget.js';
 import { drainRequest, edgeCodeOf, sendEdgeError } from './errors.js';
 import { registerRateLimit } from './rate-limit.js';
 import type { Readiness } from './readiness.js';
@@ -60,6 +61,7 @@ export async function createHttpApp({ settings, logger, api, readiness, role }: 
   );
 
   await registerRateLimit(app, settings.rateLimit);
+  registerBodyBudget(app, settings.bodyBytesInFlight, settings.bodyLimitBytes);
 
   app.get('/healthz', { config: { rateLimit: false } }, async () => ({ status: 'ok', role }));
   app.get('/readyz', { config: { rateLimit: false } }, async (_request, reply) => {
