@@ -138,6 +138,7 @@ export function createRouter(options: RouterOptions): Router {
         continue;
       }
       const finishedAt = now();
+      requestSummary ??= summarize(message, sendOptions.exclude);
       const { outcome } = result;
       const base = {
         messageId: message.id,
@@ -146,7 +147,7 @@ export function createRouter(options: RouterOptions): Router {
         startedAt,
         finishedAt,
         latencyMs: finishedAt - startedAt,
-        requestSummary: (requestSummary ??= summarize(message, sendOptions.exclude)),
+        requestSummary,
       };
       const attempt: AttemptRecord = outcome.ok
         ? {
