@@ -22,6 +22,7 @@ import {
   type MessageDetail,
   type MessageSummary,
   messageFromRow,
+  requeuedFields,
   summaryFromRow,
   summarySelect,
   transitionFromRow,
@@ -118,17 +119,7 @@ export function createOperatorApi(ctx: StoreContext) {
       for (const from of requeueableStatuses) {
         const rows = await tx.message.updateManyAndReturn({
           where: { AND: [where, { status: from }] },
-          data: {
-            status: 'queued',
-            rounds: 0,
-            nextAttemptAt: now,
-            leaseOwner: null,
-            leaseExpiresAt: null,
-            heldProvider: null,
-            heldUntil: null,
-            finishedAt: null,
-            updatedAt: now,
-          },
+          data: requeuedFields(now),
           select: { id: true },
         });
         if (rows.length === 0) continue;

@@ -5,7 +5,7 @@ import type { Prisma } from './database.js';
 import { StoreError } from './errors.js';
 import { filterWhere, isRequeueable, type MessageFilter, parseFilter, parseInput } from './filters.js';
 import type { RequeueTarget } from './operator.js';
-import { transitionRow } from './rows.js';
+import { requeuedFields, transitionRow } from './rows.js';
 
 export interface RetryRequest {
   readonly target: RequeueTarget;
@@ -137,17 +137,7 @@ export function createRetryApi(ctx: StoreContext) {
       for (const from of requeueableStatuses) {
         const rows = await tx.message.updateManyAndReturn({
           where: { id: { in: chunk }, status: from },
-          data: {
-            status: 'queued',
-            rounds: 0,
-            nextAttemptAt: now,
-            leaseOwner: null,
-            leaseExpiresAt: null,
-            heldProvider: null,
-            heldUntil: null,
-            finishedAt: null,
-            updatedAt: now,
-          },
+          data: requeuedFields(now),
           select: { id: true },
         });
         if (rows.length === 0) continue;

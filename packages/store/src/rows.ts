@@ -455,3 +455,18 @@ export function transitionFromRow(row: TransitionRow): TransitionView {
 function optionalTime<K extends string>(key: K, value: Date | null): { [P in K]?: number } {
   return (value === null ? {} : { [key]: value.getTime() }) as { [P in K]?: number };
 }
+
+/** What a requeue resets: the message starts over as new mail, due now. */
+export function requeuedFields(now: Date) {
+  return {
+    status: 'queued',
+    rounds: 0,
+    nextAttemptAt: now,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    heldProvider: null,
+    heldUntil: null,
+    finishedAt: null,
+    updatedAt: now,
+  } as const;
+}
