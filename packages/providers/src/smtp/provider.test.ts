@@ -1,4 +1,5 @@
 import { MESSAGE_ID_HEADER, type Message } from '@mailroute/core';
+import { sampleMessage } from '@mailroute/core/testing';
 import { type SmtpStandin, startSmtpStandin } from '@mailroute/standins/smtp';
 import type { AddressObject } from 'mailparser';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -9,24 +10,8 @@ const PASS = 'Sm7p-pa55word!';
 const PIXEL = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
 const PDF = Buffer.from('%PDF-1.4 予約確認書').toString('base64');
 
-let sequence = 0;
 function message(overrides: Partial<Message> = {}): Message {
-  sequence += 1;
-  return {
-    id: `msg-smtp-${sequence}`,
-    from: { email: 'bookings@hotel.example.com', name: 'ホテル予約' },
-    to: [{ email: 'guest@example.org' }],
-    cc: [],
-    bcc: [],
-    replyTo: [],
-    subject: 'Your booking is confirmed',
-    text: 'See you soon.',
-    attachments: [],
-    headers: {},
-    tags: [],
-    metadata: {},
-    ...overrides,
-  };
+  return sampleMessage({ from: { email: 'bookings@hotel.example.com', name: 'ホテル予約' }, ...overrides });
 }
 
 function fullMessage(): Message {
