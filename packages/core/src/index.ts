@@ -11,6 +11,14 @@ export {
   mailError,
   type ProviderDetail,
 } from './errors.js';
+export {
+  type BounceClass,
+  type DeliveryEvent,
+  type DeliveryEventType,
+  deliveryEventTypes,
+  statusAfterEvent,
+  suppressionReasonOf,
+} from './events/event.js';
 export { type Address, addressSchema, formatAddress } from './model/address.js';
 export {
   type Attachment,

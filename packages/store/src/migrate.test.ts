@@ -97,6 +97,10 @@ describe('migrations are in step with the schema', () => {
       'Suppression',
       'ProviderOverride',
       'ApiKey',
+      'ProcessHeartbeat',
+      'Lease',
+      'Alert',
+      'AlertNotification',
     ]);
   });
 });
