@@ -9,6 +9,7 @@ export {
   type ProviderState,
   providerStates,
 } from './filters.js';
+export type { HeartbeatApi, HeartbeatInput, ProcessBreaker, ProcessHeartbeat } from './heartbeats.js';
 export { createMigration, type MigrateResult, migrateDatabase, pendingSchemaChange, type SchemaChangeOptions } from './migrate.js';
 export type {
   MessagePage,

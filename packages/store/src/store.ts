@@ -6,6 +6,7 @@ import { DEFAULT_DATABASE_URL, type Dialect, dialectOf } from './dialect.js';
 import { createDispatchQueue } from './dispatch.js';
 import { createEnqueuer, type EnqueueOptions, type EnqueueResult, type GroupCommitStats } from './enqueue.js';
 import type { MessageFilter, PageRequest, ProviderState } from './filters.js';
+import { createHeartbeatApi, type HeartbeatApi } from './heartbeats.js';
 import { migrateDatabase } from './migrate.js';
 import { createLocalSignal, createPgSignal } from './notify.js';
 import {
@@ -48,7 +49,7 @@ export interface StoreStats {
 }
 
 /** Durable storage of mail: the dispatcher's queue plus what the api and operators need. */
-export interface MailStore extends DispatchQueue, SuppressionApi, ApiKeyApi {
+export interface MailStore extends DispatchQueue, SuppressionApi, ApiKeyApi, HeartbeatApi {
   readonly dialect: Dialect;
   /** Stores one message (group commit); resolves after the commit is durable. */
   enqueue(content: MessageContent, options?: EnqueueOptions): Promise<EnqueueResult>;
@@ -99,6 +100,7 @@ export async function createStore(options: StoreOptions = {}): Promise<MailStore
   const apiKeys = createApiKeyApi(ctx);
   const retry = createRetryApi(ctx);
   const activity = createProviderActivityApi(ctx);
+  const heartbeats = createHeartbeatApi(ctx);
   let closing: Promise<void> | undefined;
 
   return {
@@ -109,6 +111,7 @@ export async function createStore(options: StoreOptions = {}): Promise<MailStore
     ...apiKeys,
     ...retry,
     ...activity,
+    ...heartbeats,
     enqueue: enqueuer.enqueue,
     enqueueMany: enqueuer.enqueueMany,
     stats: () => ({ groupCommit: enqueuer.stats() }),

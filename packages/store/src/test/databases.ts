@@ -26,6 +26,10 @@ const TABLES = [
   'suppression',
   'provider_override',
   'api_key',
+  'alert_notification',
+  'alert',
+  'lease',
+  'process_heartbeat',
 ];
 
 async function probePostgres(): Promise<string | undefined> {
