@@ -89,6 +89,18 @@ const serverSchema = z.strictObject({
   trustProxy: z.boolean().default(false),
 });
 
+/** A SendGrid batch of 1,000 events is about 1 MB; SNS messages are at most 256 KB. */
+export const DEFAULT_WEBHOOK_BODY_LIMIT_BYTES = 5 * 1024 * 1024;
+
+const webhooksSchema = z.strictObject({
+  /** A signed SendGrid request older (or further ahead) than this is refused as a replay. */
+  toleranceSeconds: z.number().int().positive().default(300),
+  /** Events in one SendGrid request; more is refused with 400 before anything is stored. */
+  maxEventsPerRequest: z.number().int().positive().default(5_000),
+  /** Largest webhook request body; larger gets 413. */
+  bodyLimitBytes: z.number().int().positive().default(DEFAULT_WEBHOOK_BODY_LIMIT_BYTES),
+});
+
 export const configSchema = z
   .strictObject({
     database: z.strictObject({ url: z.string().min(1).default('file:./data/mailroute.db') }).default({ url: 'file:./data/mailroute.db' }),
@@ -97,6 +109,7 @@ export const configSchema = z
     retry: retrySchema.default(retrySchema.parse({})),
     worker: workerSchema.default(workerSchema.parse({})),
     server: serverSchema.default(serverSchema.parse({})),
+    webhooks: webhooksSchema.default(webhooksSchema.parse({})),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
