@@ -28,7 +28,22 @@ export const pageSchema = z.strictObject({
 
 export type PageRequest = z.input<typeof pageSchema>;
 
-export const providerStates = ['enabled', 'disabled', 'drained'] as const;
+/**
+ * An operator's decision about one provider, stored so every process obeys it (each re-reads
+ * it every `worker.overridesRefreshMs`, and at start, so it survives restarts):
+ * - `enabled`: normal routing; the breaker decides on its own.
+ * - `drained`: no new mail goes to it; sends already in flight finish there and their results
+ *   count. For taking a provider out of rotation on purpose (maintenance, leaving it).
+ * - `disabled`: no new mail goes to it and sends in flight to it are cut at once (their
+ *   signal aborts): one not yet written fails over to the next provider, one already written
+ *   is ambiguous and follows `routing.ambiguousPolicy`. For a provider that must not get one
+ *   more message (leaked key, wrong account).
+ * - `forced_open`: its breaker is held open in every process, as if it were failing: health,
+ *   metrics and alerts show an open breaker with the operator's note, sends in flight finish,
+ *   and no half-open probe goes out until the state is undone (then the breaker closes and
+ *   counts failures again). For a provider known to be down before the breakers see it.
+ */
+export const providerStates = ['enabled', 'disabled', 'drained', 'forced_open'] as const;
 export type ProviderState = (typeof providerStates)[number];
 
 /** Parses with zod; a bad value becomes one INVALID_INPUT error naming every field at fault. */

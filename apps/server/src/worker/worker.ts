@@ -53,6 +53,7 @@ export async function startWorker({ store, config, onError = () => {}, onRouter 
   const first = await buildRouter(config, overrides.isEnabled);
   onRouter(first);
   const routers = createRouterSwitch(first, (error) => onError(error, 'router close'));
+  overrides.follow(routers.current);
   let retireAfterMs = longestSendMs(config) + RETIRE_MARGIN_MS;
   const dispatcher = createDispatcher({
     queue: onOutcome ? observedQueue(store, (outcomes) => outcomes.forEach(onOutcome)) : store,
@@ -76,6 +77,8 @@ export async function startWorker({ store, config, onError = () => {}, onRouter 
       onRouter(router);
       // The old router's sends may be as long as the old configuration allows.
       routers.swap(router, retireAfterMs);
+      // The new breakers start closed: a forced-open provider is forced again before the next send.
+      overrides.follow(routers.current);
       retireAfterMs = longestSendMs(next) + RETIRE_MARGIN_MS;
     },
     async stop({ graceMs = config.worker.shutdownGraceMs } = {}) {

@@ -16,6 +16,8 @@ export interface ProviderView {
   /** This process's breaker; absent in an api-only process (breakers live with the workers). */
   readonly breaker?: {
     readonly state: BreakerState;
+    /** Held open by the `forced_open` state (the reason is the provider's `note`), not by failures. */
+    readonly forced?: true;
     readonly halfOpenAt?: number;
     readonly fires: number;
     readonly successes: number;
@@ -35,6 +37,7 @@ const DEFAULT_WINDOW_MS = 15 * 60_000;
 function breakerOf(health: ProviderHealth): NonNullable<ProviderView['breaker']> {
   return {
     state: health.state,
+    ...(health.forced ? { forced: true as const } : {}),
     ...(health.halfOpenAt === undefined ? {} : { halfOpenAt: health.halfOpenAt }),
     fires: health.fires,
     successes: health.successes,
@@ -94,7 +97,11 @@ export const providersRouter = router({
       return { at, windowMs, providers: views.map((view) => ({ ...view, recent: recentOf(byName.get(view.name)) })) };
     }),
 
-  /** Enables, disables or drains a provider for every process (stored). */
+  /**
+   * Enables, drains, disables or forces open a provider for every process (stored; see
+   * `providerStates` in the store for what each means). Workers pick it up within
+   * `worker.overridesRefreshMs`.
+   */
   setState: scoped('admin')
     .input(z.strictObject({ provider: z.string().min(1).max(200), state: z.enum(providerStates), note: z.string().max(1000).optional() }))
     .mutation(({ ctx, input }) => {

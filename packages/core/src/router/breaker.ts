@@ -71,8 +71,14 @@ export interface ProviderBreaker {
   halfOpenAt(): number | undefined;
   call(message: Message, signal: AbortSignal | undefined): Promise<BreakerCallResult>;
   stats(): CircuitBreaker.Stats;
-  /** Opens the breaker until `close()`; for operators who want traffic off a provider now. */
+  /**
+   * Opens the breaker until `close()`; for operators who know a provider is down before the
+   * failures show it. Unlike an open that failures caused, it sends no half-open probe.
+   */
   forceOpen(): void;
+  /** Whether the breaker is open by `forceOpen()` (and not by failures). */
+  forced(): boolean;
+  /** Closes the breaker (also a forced one): calls go through and failures count again. */
   close(): void;
   onStateChange(listener: (state: BreakerState) => void): void;
   shutdown(): void;
@@ -100,6 +106,11 @@ export function createProviderBreaker(provider: Provider, options: BreakerOption
     },
   );
   let openedAt: number | undefined;
+  let forced = false;
+  // opossum moves an open breaker to half-open after resetTimeout by itself: a forced one goes straight back.
+  breaker.on('halfOpen', () => {
+    if (forced) breaker.open();
+  });
   breaker.on('open', () => {
     openedAt = now();
   });
@@ -111,8 +122,16 @@ export function createProviderBreaker(provider: Provider, options: BreakerOption
     provider,
     options,
     state: () => (breaker.opened ? 'open' : breaker.halfOpen ? 'half_open' : 'closed'),
-    halfOpenAt: () => (breaker.opened && openedAt !== undefined ? openedAt + options.resetTimeoutMs : undefined),
+    halfOpenAt: () => (breaker.opened && !forced && openedAt !== undefined ? openedAt + options.resetTimeoutMs : undefined),
     async call(message, signal) {
+      if (forced) {
+        return {
+          kind: 'skipped',
+          error: mailError('BREAKER_OPEN', `circuit breaker for ${provider.name} is forced open by an operator`, {
+            provider: provider.name,
+          }),
+        };
+      }
       try {
         return { kind: 'called', outcome: await breaker.fire(message, signal) };
       } catch (error) {
@@ -136,12 +155,28 @@ export function createProviderBreaker(provider: Provider, options: BreakerOption
       }
     },
     stats: () => breaker.stats,
-    forceOpen: () => breaker.open(),
-    close: () => breaker.close(),
+    forceOpen() {
+      forced = true;
+      breaker.open();
+    },
+    forced: () => forced,
+    close() {
+      forced = false;
+      breaker.close();
+    },
     onStateChange(listener) {
-      breaker.on('open', () => listener('open'));
-      breaker.on('halfOpen', () => listener('half_open'));
-      breaker.on('close', () => listener('closed'));
+      // A forced breaker's trip through half-open and back is not a change anyone should hear of.
+      let last: BreakerState = 'closed';
+      const report = (state: BreakerState) => {
+        if (state === last) return;
+        last = state;
+        listener(state);
+      };
+      breaker.on('open', () => report('open'));
+      breaker.on('halfOpen', () => {
+        if (!forced) report('half_open');
+      });
+      breaker.on('close', () => report('closed'));
     },
     shutdown: () => breaker.shutdown(),
   };

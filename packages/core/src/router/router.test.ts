@@ -228,6 +228,30 @@ describe('router: circuit breaker', () => {
     expect(() => router.setBreaker('nope', 'open')).toThrow(/unknown provider/);
     await router.close();
   });
+
+  it('keeps a forced breaker open past the reset timeout (no probe) until it is closed', async () => {
+    const a = createScriptedProvider('a');
+    const b = createScriptedProvider('b');
+    const router = createRouter({ providers: [{ provider: a }, { provider: b }], breaker: { resetTimeoutMs: 40 } });
+    const states: BreakerState[] = [];
+    router.on('breaker', (event) => states.push(event.state));
+    router.setBreaker('a', 'open');
+    await sleep(150);
+    const result = await router.send(sampleMessage());
+    expect(result.status === 'sent' && result.provider).toBe('b');
+    expect(result.skipped[0]?.error).toMatchObject({ code: 'BREAKER_OPEN', message: expect.stringContaining('forced open') });
+    expect(a.accepted).toHaveLength(0);
+    expect(router.health()[0]).toMatchObject({ name: 'a', state: 'open', forced: true });
+    expect(router.health()[0]?.halfOpenAt).toBeUndefined();
+    // Three reset timeouts went by, yet listeners heard one change.
+    expect(states).toEqual(['open']);
+    router.setBreaker('a', 'closed');
+    expect(router.health()[0]).not.toHaveProperty('forced');
+    await router.send(sampleMessage());
+    expect(a.accepted).toHaveLength(1);
+    expect(states).toEqual(['open', 'closed']);
+    await router.close();
+  });
 });
 
 describe('router: message faults', () => {

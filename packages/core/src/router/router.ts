@@ -65,6 +65,8 @@ export interface ProviderHealth {
   readonly type: string;
   readonly enabled: boolean;
   readonly state: BreakerState;
+  /** Open because an operator forced it (`setBreaker(name, 'open')`), not because calls failed. */
+  readonly forced?: true;
   readonly halfOpenAt?: number;
   readonly fires: number;
   readonly successes: number;
@@ -84,7 +86,10 @@ export interface Router {
   on<K extends RouterEventName>(name: K, listener: RouterListener<K>): () => void;
   health(): ProviderHealth[];
   providerNames(): string[];
-  /** Opens a provider's breaker by hand (`open`) or closes it again (`closed`). */
+  /**
+   * Forces a provider's breaker open (`open`: no calls, no half-open probes) or closes it
+   * (`closed`: normal breaker behaviour resumes from closed).
+   */
   setBreaker(providerName: string, state: 'open' | 'closed'): void;
   /** Stops breaker timers and closes every provider's connections. */
   close(): Promise<void>;
@@ -200,6 +205,7 @@ export function createRouter(options: RouterOptions): Router {
           type: entry.breaker.provider.type,
           enabled: isEnabled(entry.name),
           state: entry.breaker.state(),
+          ...(entry.breaker.forced() ? { forced: true as const } : {}),
           ...(halfOpenAt === undefined ? {} : { halfOpenAt }),
           fires: stats.fires,
           successes: stats.successes,
