@@ -19,7 +19,16 @@ export type {
   RequeueTarget,
   TenantScope,
 } from './operator.js';
-export type { ProviderActivity, ProviderFailure } from './provider-activity.js';
+export {
+  type AttemptTally,
+  type DeliveryLag,
+  LATENCY_SAMPLE_LIMIT,
+  type ProviderActivity,
+  type ProviderFailure,
+  type ProviderHealthRecord,
+  type ProviderHealthRequest,
+  type WindowTally,
+} from './provider-activity.js';
 export { checkDatabase, type DatabaseReadiness } from './readiness.js';
 export { RETRY_REPORT_LIMIT, type RetryReport, type RetryRequest, type SuppressedMessage } from './retry.js';
 export type { AttemptInput, AttemptView, MessageDetail, MessageSummary, TransitionView } from './rows.js';

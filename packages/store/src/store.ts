@@ -18,7 +18,12 @@ import {
   type RequeueTarget,
   type TenantScope,
 } from './operator.js';
-import { createProviderActivityApi, type ProviderActivity } from './provider-activity.js';
+import {
+  createProviderActivityApi,
+  type ProviderActivity,
+  type ProviderHealthRecord,
+  type ProviderHealthRequest,
+} from './provider-activity.js';
 import { createRetryApi, type RetryReport, type RetryRequest } from './retry.js';
 import type { MessageDetail } from './rows.js';
 import { createSuppressionApi, type SuppressionApi } from './suppressions.js';
@@ -67,6 +72,8 @@ export interface MailStore extends DispatchQueue, SuppressionApi, ApiKeyApi, Hea
   retryMessages(request: RetryRequest): Promise<RetryReport>;
   /** The attempt log per provider since a time (epoch ms): counts, latency, last provider fault. */
   providerActivity(since: number): Promise<ProviderActivity[]>;
+  /** Per provider over each window (ending now): counts, error categories, latency percentiles; last success, last provider fault, delivery lag. */
+  providerHealth(request: ProviderHealthRequest): Promise<ProviderHealthRecord[]>;
   stats(): StoreStats;
   /** Waits for the group being committed, then closes every connection. */
   close(): Promise<void>;
