@@ -15,3 +15,11 @@ export {
 } from './converter.js';
 export { classifySendGridError, type SendGridFailureContext, type SendGridResponse } from './errors.js';
 export { createSendGridProvider, type SendGridProviderDeps } from './provider.js';
+export { parseSendgridEvents, SENDGRID_PROVIDER_TYPE } from './webhook-events.js';
+export {
+  parseSendgridPublicKey,
+  SENDGRID_SIGNATURE_HEADER,
+  SENDGRID_TIMESTAMP_HEADER,
+  verifySendgridSignature,
+  type WebhookVerdict,
+} from './webhook-signature.js';
