@@ -1,3 +1,21 @@
+export {
+  type AlertApi,
+  type AlertCondition,
+  type AlertKind,
+  type AlertListRequest,
+  type AlertNoticeKind,
+  type AlertNotificationRecord,
+  type AlertRecord,
+  type AlertState,
+  type AlertWithNotifications,
+  alertKinds,
+  alertListSchema,
+  alertNoticeKinds,
+  alertStates,
+  NOTIFICATIONS_PER_ALERT,
+  SERVICE_SUBJECT,
+} from './alerts.js';
+export type { AlertInputApi, DeadMessageReport } from './alerts-inputs.js';
 export { type ApiKeyApi, type ApiKeyRecord, type ApiKeyScope, apiKeyScopes, type CreatedApiKey, hashApiKey } from './api-keys.js';
 export { DEFAULT_DATABASE_URL, type Dialect, dialectOf } from './dialect.js';
 export type { EnqueueOptions, EnqueueResult, GroupCommitStats } from './enqueue.js';
@@ -10,6 +28,7 @@ export {
   providerStates,
 } from './filters.js';
 export type { HeartbeatApi, HeartbeatInput, ProcessBreaker, ProcessHeartbeat } from './heartbeats.js';
+export type { LeaseApi } from './leases.js';
 export { createMigration, type MigrateResult, migrateDatabase, pendingSchemaChange, type SchemaChangeOptions } from './migrate.js';
 export type {
   MessagePage,

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DispatchQueue, MessageContent, MessageStatus } from '@mailroute/core';
+import { type AlertApi, createAlertApi } from './alerts.js';
+import { type AlertInputApi, createAlertInputApi } from './alerts-inputs.js';
 import { type ApiKeyApi, createApiKeyApi } from './api-keys.js';
 import { openDatabase } from './database.js';
 import { DEFAULT_DATABASE_URL, type Dialect, dialectOf } from './dialect.js';
@@ -8,6 +10,7 @@ import { createEnqueuer, type EnqueueOptions, type EnqueueResult, type GroupComm
 import type { MessageFilter, PageRequest, ProviderState } from './filters.js';
 import { createHeartbeatApi, type HeartbeatApi } from './heartbeats.js';
 import { migrateDatabase } from './migrate.js';
+import { createLeaseApi, type LeaseApi } from './leases.js';
 import { createLocalSignal, createPgSignal } from './notify.js';
 import {
   createOperatorApi,
@@ -54,7 +57,7 @@ export interface StoreStats {
 }
 
 /** Durable storage of mail: the dispatcher's queue plus what the api and operators need. */
-export interface MailStore extends DispatchQueue, SuppressionApi, ApiKeyApi, HeartbeatApi {
+export interface MailStore extends DispatchQueue, SuppressionApi, ApiKeyApi, HeartbeatApi, LeaseApi, AlertApi, AlertInputApi {
   readonly dialect: Dialect;
   /** Stores one message (group commit); resolves after the commit is durable. */
   enqueue(content: MessageContent, options?: EnqueueOptions): Promise<EnqueueResult>;
@@ -108,6 +111,9 @@ export async function createStore(options: StoreOptions = {}): Promise<MailStore
   const retry = createRetryApi(ctx);
   const activity = createProviderActivityApi(ctx);
   const heartbeats = createHeartbeatApi(ctx);
+  const leases = createLeaseApi(ctx);
+  const alerts = createAlertApi(ctx);
+  const alertInputs = createAlertInputApi(ctx);
   let closing: Promise<void> | undefined;
 
   return {
@@ -119,6 +125,9 @@ export async function createStore(options: StoreOptions = {}): Promise<MailStore
     ...retry,
     ...activity,
     ...heartbeats,
+    ...leases,
+    ...alerts,
+    ...alertInputs,
     enqueue: enqueuer.enqueue,
     enqueueMany: enqueuer.enqueueMany,
     stats: () => ({ groupCommit: enqueuer.stats() }),
