@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRouter, type Router } from '@mailroute/core';
+import { accepted, createRouter, mailError, type Provider, type Router, rejected } from '@mailroute/core';
 import { createScriptedProvider, sampleMessage } from '@mailroute/core/testing';
 import { createStore, type MailStore } from '@mailroute/store';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -64,6 +64,50 @@ describe('provider overrides', () => {
       expect(router.health()[0]).toMatchObject({ state: 'closed' });
       expect(router.health()[0]).not.toHaveProperty('forced');
       expect(await sentThrough(router)).toBe('primary');
+    } finally {
+      overrides.stop();
+      await router.close();
+    }
+  });
+
+  it('draining lets a send in flight finish there; disabling cuts it and it fails over', async () => {
+    const overrides = await watchProviderOverrides(store, 60_000, () => {});
+    const slow = (name: string): Provider => ({
+      name,
+      type: 'test',
+      send: (_message, { signal }) =>
+        new Promise((resolve) => {
+          const timer = setTimeout(() => resolve(accepted(`${name}-id`)), 300);
+          signal?.addEventListener('abort', () => {
+            clearTimeout(timer);
+            resolve(rejected(mailError('PROVIDER_UNREACHABLE', 'aborted', { provider: name, detail: { requestWritten: false } })));
+          });
+        }),
+      verify: async () => ({ ok: true }),
+      close: async () => {},
+    });
+    const router = createRouter({
+      isEnabled: overrides.isEnabled,
+      providers: [{ provider: slow('primary') }, { provider: createScriptedProvider('backup') }],
+    });
+    overrides.follow(() => router);
+    try {
+      const drained = router.send(sampleMessage());
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await store.setProviderState('primary', 'drained');
+      await overrides.refresh();
+      const finished = await drained;
+      expect(finished.status === 'sent' && finished.provider).toBe('primary');
+
+      await store.setProviderState('primary', 'enabled');
+      await overrides.refresh();
+      const disabled = router.send(sampleMessage());
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await store.setProviderState('primary', 'disabled', 'key leaked');
+      await overrides.refresh();
+      const cut = await disabled;
+      expect(cut.status === 'sent' && cut.provider).toBe('backup');
+      expect(cut.attempts[0]).toMatchObject({ provider: 'primary', error: { code: 'PROVIDER_DISABLED' } });
     } finally {
       overrides.stop();
       await router.close();

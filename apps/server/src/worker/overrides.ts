@@ -36,8 +36,14 @@ export async function watchProviderOverrides(
   };
   const refresh = async () => {
     const records = await store.listProviderStates();
+    const previous = states;
     states = new Map(records.map((record) => [record.provider, record.state]));
     apply();
+    const router = current?.();
+    if (!router) return;
+    for (const name of router.providerNames()) {
+      if (states.get(name) === 'disabled' && previous.get(name) !== 'disabled') router.cutInFlight(name);
+    }
   };
   await refresh();
   const timer = setInterval(() => refresh().catch(onError), refreshMs);

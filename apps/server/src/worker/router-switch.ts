@@ -36,6 +36,7 @@ function track(inner: Router): Tracked {
     health: () => inner.health(),
     providerNames: () => inner.providerNames(),
     setBreaker: (name, state) => inner.setBreaker(name, state),
+    cutInFlight: (name) => inner.cutInFlight(name),
     close: () => inner.close(),
   };
   return {

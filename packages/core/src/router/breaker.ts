@@ -2,7 +2,7 @@ import CircuitBreaker from 'opossum';
 import { type MailError, mailError } from '../errors.js';
 import type { Message } from '../model/message.js';
 import { type Provider, rejected, type SendOutcome } from '../provider.js';
-import { Deadlines } from './deadlines.js';
+import { Deadlines, type DeadlineWindow } from './deadlines.js';
 
 export interface BreakerOptions {
   /** A call is cut (aborted) after this long. */
@@ -76,6 +76,8 @@ export interface ProviderBreaker {
    * failures show it. Unlike an open that failures caused, it sends no half-open probe.
    */
   forceOpen(): void;
+  /** Aborts every call in flight to the provider now (it was disabled); the breaker state is left alone. */
+  cutInFlight(): void;
   /** Whether the breaker is open by `forceOpen()` (and not by failures). */
   forced(): boolean;
   /** Closes the breaker (also a forced one): calls go through and failures count again. */
@@ -85,7 +87,7 @@ export interface ProviderBreaker {
 }
 
 export function createProviderBreaker(provider: Provider, options: BreakerOptions, now: () => number = Date.now): ProviderBreaker {
-  const send = createTimedSender(provider, options.timeoutMs, now);
+  const { send, cut } = createTimedSender(provider, options.timeoutMs, now);
   const breaker = new CircuitBreaker(
     async (message: Message, signal: AbortSignal | undefined) => {
       const outcome = await send(message, signal);
@@ -160,6 +162,7 @@ export function createProviderBreaker(provider: Provider, options: BreakerOption
       breaker.open();
     },
     forced: () => forced,
+    cutInFlight: cut,
     close() {
       forced = false;
       breaker.close();
@@ -184,6 +187,8 @@ export function createProviderBreaker(provider: Provider, options: BreakerOption
 
 interface PendingCall {
   timedOut: boolean;
+  /** Aborted because an operator disabled the provider. */
+  cut: boolean;
   done: boolean;
   readonly resolve: (outcome: SendOutcome) => void;
 }
@@ -191,35 +196,73 @@ interface PendingCall {
 /**
  * Cuts calls that outlive the timeout: their window's signal aborts them, and when the
  * provider does not answer within a short grace after the abort, the call is answered
- * with TIMEOUT so a hung provider can never hold a caller.
+ * with TIMEOUT so a hung provider can never hold a caller. `cut()` does the same to every
+ * call in flight at once, for an operator who disabled the provider.
  */
 function createTimedSender(provider: Provider, timeoutMs: number, now: () => number) {
-  const deadlines = new Deadlines<PendingCall>(timeoutMs, (window) => {
-    for (const call of window.pending) call.timedOut = true;
+  const answerLeftovers = (window: DeadlineWindow<PendingCall>, answer: (call: PendingCall) => SendOutcome) =>
     setTimeout(() => {
       for (const call of window.pending) {
         if (call.done) continue;
         call.done = true;
-        call.resolve(timedOut(provider, timeoutMs));
+        call.resolve(answer(call));
       }
       window.pending.clear();
     }, ABORT_GRACE_MS);
+  const deadlines = new Deadlines<PendingCall>(timeoutMs, (window) => {
+    for (const call of window.pending) call.timedOut = true;
+    answerLeftovers(window, () => timedOut(provider, timeoutMs));
   });
 
-  return (message: Message, callerSignal: AbortSignal | undefined): Promise<SendOutcome> => {
+  function send(message: Message, callerSignal: AbortSignal | undefined): Promise<SendOutcome> {
     const window = deadlines.current(now());
     const signal = callerSignal ? AbortSignal.any([window.signal, callerSignal]) : window.signal;
     return new Promise((resolve) => {
-      const call: PendingCall = { timedOut: false, done: false, resolve };
+      const call: PendingCall = { timedOut: false, cut: false, done: false, resolve };
       window.pending.add(call);
       safeSend(provider, message, signal).then((outcome) => {
         if (call.done) return;
         call.done = true;
         window.pending.delete(call);
-        resolve(call.timedOut && !outcome.ok ? asTimeout(outcome, provider, timeoutMs) : outcome);
+        if (outcome.ok) resolve(outcome);
+        else if (call.cut) resolve(asCut(outcome, provider));
+        else resolve(call.timedOut ? asTimeout(outcome, provider, timeoutMs) : outcome);
       });
     });
-  };
+  }
+
+  function cut(): void {
+    for (const window of deadlines.abortAll(new Error(`${provider.name} was disabled by an operator`))) {
+      for (const call of window.pending) call.cut = true;
+      // No answer after the abort: the request may be out, so the outcome is ambiguous.
+      answerLeftovers(window, () =>
+        rejected(
+          mailError('TIMEOUT', `${provider.name} was disabled by an operator during the call and did not answer the abort`, {
+            provider: provider.name,
+          }),
+        ),
+      );
+    }
+  }
+
+  return { send, cut };
+}
+
+/**
+ * A call cut because the provider was disabled: one that never reached the provider was
+ * simply not made (PROVIDER_DISABLED, the router moves on); one that did keeps the
+ * provider's ambiguous verdict, so the ambiguous policy decides whether to resend.
+ */
+function asCut(outcome: SendOutcome & { ok: false }, provider: Provider): SendOutcome {
+  const written = outcome.error.detail?.requestWritten !== false;
+  const code = written ? (outcome.error.category === 'ambiguous' ? outcome.error.code : 'TIMEOUT') : 'PROVIDER_DISABLED';
+  const when = written ? 'after the request was written; it may have been accepted' : 'before the request was written';
+  return rejected(
+    mailError(code, `${provider.name} was disabled by an operator and the call was cut ${when}`, {
+      provider: provider.name,
+      ...(outcome.error.detail ? { detail: outcome.error.detail } : {}),
+    }),
+  );
 }
 
 async function safeSend(provider: Provider, message: Message, signal: AbortSignal): Promise<SendOutcome> {

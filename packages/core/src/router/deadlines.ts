@@ -18,6 +18,8 @@ export class Deadlines<T> {
   readonly #windowMs: number;
   readonly #onExpire: (window: DeadlineWindow<T>) => void;
   #current: (DeadlineWindow<T> & { readonly openedAt: number }) | undefined;
+  /** Windows whose timer has not fired yet, with their controllers: what `abortAll` reaches. */
+  readonly #live = new Map<DeadlineWindow<T>, AbortController>();
 
   constructor(timeoutMs: number, onExpire: (window: DeadlineWindow<T>) => void) {
     this.#timeoutMs = timeoutMs;
@@ -34,12 +36,26 @@ export class Deadlines<T> {
     setMaxListeners(0, controller.signal);
     const window = { signal: controller.signal, pending: new Set<T>(), openedAt: now };
     this.#current = window;
+    this.#live.set(window, controller);
     setTimeout(() => {
+      this.#live.delete(window);
       if (this.#current === window) this.#current = undefined;
       if (window.pending.size === 0) return;
       controller.abort(new Error(`timed out after ${this.#timeoutMs} ms`));
       this.#onExpire(window);
     }, this.#timeoutMs + this.#windowMs);
     return window;
+  }
+
+  /**
+   * Aborts every call in flight now (an operator cut the provider off) and returns their
+   * windows; calls starting afterwards join a fresh window. Each window still expires on its
+   * timer, so a call that ignores the abort is answered there at the latest.
+   */
+  abortAll(reason: Error): DeadlineWindow<T>[] {
+    this.#current = undefined;
+    const windows = [...this.#live].filter(([window]) => window.pending.size > 0);
+    for (const [, controller] of windows) controller.abort(reason);
+    return windows.map(([window]) => window);
   }
 }

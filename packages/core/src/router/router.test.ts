@@ -229,6 +229,51 @@ describe('router: circuit breaker', () => {
     await router.close();
   });
 
+  it('cuts calls in flight to a disabled provider: unwritten ones fail over, written ones are ambiguous', async () => {
+    /** Answers after 5 s unless aborted; says whether its request was written, as real providers do. */
+    const slow = (name: string, written: boolean): Provider => ({
+      name,
+      type: 'test',
+      send: (_message, { signal }) =>
+        new Promise((resolve) => {
+          const timer = setTimeout(() => resolve(accepted(`${name}-1`)), 5_000);
+          signal?.addEventListener('abort', () => {
+            clearTimeout(timer);
+            const code = written ? 'TIMEOUT' : 'PROVIDER_UNREACHABLE';
+            resolve(rejected(mailError(code, 'aborted', { provider: name, detail: { requestWritten: written } })));
+          });
+        }),
+      verify: async () => ({ ok: true }),
+      close: async () => {},
+    });
+    const b = createScriptedProvider('b');
+    const router = createRouter({ providers: [{ provider: slow('a', false) }, { provider: b }] });
+    const pending = router.send(sampleMessage());
+    await sleep(30);
+    const startedAt = Date.now();
+    router.cutInFlight('a');
+    const result = await pending;
+    expect(Date.now() - startedAt).toBeLessThan(1_000);
+    expect(result.status === 'sent' && result.provider).toBe('b');
+    expect(result.attempts[0]?.error).toMatchObject({ code: 'PROVIDER_DISABLED', message: expect.stringContaining('disabled') });
+    // The cut is not sticky: a call after it (a fresh deadline window) is cut only by the next cut.
+    const later = router.send(sampleMessage());
+    await sleep(30);
+    router.cutInFlight('a');
+    expect((await later).attempts[0]?.error?.code).toBe('PROVIDER_DISABLED');
+    await router.close();
+
+    const held = createRouter({ providers: [{ provider: slow('a', true) }, { provider: b }], ambiguousPolicy: 'confirm' });
+    const ambiguous = held.send(sampleMessage());
+    await sleep(30);
+    held.cutInFlight('a');
+    const outcome = await ambiguous;
+    expect(outcome.status).toBe('held');
+    expect(outcome.status === 'held' && outcome.error).toMatchObject({ code: 'TIMEOUT', category: 'ambiguous' });
+    expect(() => held.cutInFlight('nope')).toThrow(/unknown provider/);
+    await held.close();
+  });
+
   it('keeps a forced breaker open past the reset timeout (no probe) until it is closed', async () => {
     const a = createScriptedProvider('a');
     const b = createScriptedProvider('b');

@@ -91,6 +91,11 @@ export interface Router {
    * (`closed`: normal breaker behaviour resumes from closed).
    */
   setBreaker(providerName: string, state: 'open' | 'closed'): void;
+  /**
+   * Aborts this router's calls in flight to a provider (an operator disabled it): one not yet
+   * written fails over like a skipped provider, one already written is ambiguous.
+   */
+  cutInFlight(providerName: string): void;
   /** Stops breaker timers and closes every provider's connections. */
   close(): Promise<void>;
 }
@@ -220,6 +225,11 @@ export function createRouter(options: RouterOptions): Router {
       if (!entry) throw new Error(`unknown provider "${providerName}"`);
       if (state === 'open') entry.breaker.forceOpen();
       else entry.breaker.close();
+    },
+    cutInFlight(providerName) {
+      const entry = byName.get(providerName);
+      if (!entry) throw new Error(`unknown provider "${providerName}"`);
+      entry.breaker.cutInFlight();
     },
     async close() {
       for (const entry of entries) entry.breaker.shutdown();
