@@ -11,6 +11,8 @@ interface Connection {
 
 export interface SqliteStatements {
   run(sql: string, args: readonly unknown[]): number;
+  /** The statement prepared once, to run with many argument lists in a row. */
+  runner(sql: string): (args: readonly unknown[]) => number;
   /** Rows as objects by column name, integers as numbers (as the adapter gives them). */
   all(sql: string, args: readonly unknown[]): Record<string, unknown>[];
 }
@@ -55,6 +57,10 @@ export function sqliteStatements(queryable: SqlQueryable): SqliteStatements | un
   };
   return {
     run: (sql, args) => prepared(sql).run(args.map(sqliteArg)).changes,
+    runner(sql) {
+      const statement = prepared(sql);
+      return (args) => statement.run(args.map(sqliteArg)).changes;
+    },
     all(sql, args) {
       const statement = prepared(sql);
       if (!statement.reader) throw new Error('not a statement that returns rows');
