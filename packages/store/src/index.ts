@@ -20,6 +20,8 @@ export { type ApiKeyApi, type ApiKeyRecord, type ApiKeyScope, apiKeyScopes, type
 export { DEFAULT_DATABASE_URL, type Dialect, dialectOf } from './dialect.js';
 export type { EnqueueOptions, EnqueueResult, GroupCommitStats } from './enqueue.js';
 export { isStoreError, StoreError, type StoreErrorCode } from './errors.js';
+export type { EventApi, EventEffect, IngestReport } from './events.js';
+export { MAX_EVENTS_PER_INGEST, MAX_PAYLOAD_BYTES } from './events-input.js';
 export {
   type MessageFilter,
   messageFilterSchema,
@@ -50,6 +52,6 @@ export {
 } from './provider-activity.js';
 export { checkDatabase, type DatabaseReadiness } from './readiness.js';
 export { RETRY_REPORT_LIMIT, type RetryReport, type RetryRequest, type SuppressedMessage } from './retry.js';
-export type { AttemptInput, AttemptView, MessageDetail, MessageSummary, TransitionView } from './rows.js';
+export type { AttemptInput, AttemptView, EventView, MessageDetail, MessageSummary, TransitionView } from './rows.js';
 export { createStore, type MailStore, type StoreOptions, type StoreStats } from './store.js';
 export type { SuppressionApi, SuppressionRecord } from './suppressions.js';

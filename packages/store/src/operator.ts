@@ -19,6 +19,8 @@ import {
 } from './filters.js';
 import {
   attemptFromRow,
+  eventFromRow,
+  eventViewSelect,
   type MessageDetail,
   type MessageSummary,
   messageFromRow,
@@ -75,7 +77,11 @@ export function createOperatorApi(ctx: StoreContext) {
   async function getMessage(id: string, scope: TenantScope = {}): Promise<MessageDetail | undefined> {
     const row = await db.message.findUnique({
       where: { id },
-      include: { attempts: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }] }, transitions: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
+      include: {
+        attempts: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }] },
+        transitions: { orderBy: [{ at: 'asc' }, { id: 'asc' }] },
+        events: { select: eventViewSelect, orderBy: [{ occurredAt: 'asc' }, { id: 'asc' }] },
+      },
     });
     if (!row || (scope.tenantId !== undefined && row.tenantId !== scope.tenantId)) return undefined;
     return {
@@ -83,6 +89,7 @@ export function createOperatorApi(ctx: StoreContext) {
       message: messageFromRow(row),
       attempts: row.attempts.map(attemptFromRow),
       transitions: row.transitions.map(transitionFromRow),
+      events: row.events.map(eventFromRow),
     };
   }
 

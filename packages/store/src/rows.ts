@@ -1,6 +1,7 @@
 import {
   type Address,
   type AttemptRecord,
+  type DeliveryEventType,
   type DispatchOutcome,
   type MailError,
   type Message,
@@ -9,7 +10,13 @@ import {
   redact,
 } from '@mailroute/core';
 import type { Prisma } from './database.js';
-import type { Attempt as AttemptRow, Message as MessageRow, MessageTransition as TransitionRow } from './generated/postgres/client.js';
+import type { EventEffect } from './events.js';
+import type {
+  Attempt as AttemptRow,
+  Event as EventRow,
+  Message as MessageRow,
+  MessageTransition as TransitionRow,
+} from './generated/postgres/client.js';
 import { uuidv7 } from './ids.js';
 
 /** Dispatch state and bookkeeping of a message, as operators see it (times in epoch ms). */
@@ -38,6 +45,10 @@ export interface MessageSummary {
   readonly sentAt?: number;
   /** When mailroute stopped dispatching it: sent, failed, dead or cancelled. */
   readonly finishedAt?: number;
+  /** The earliest delivery, open and click the providers reported (engagement never changes the status). */
+  readonly deliveredAt?: number;
+  readonly openedAt?: number;
+  readonly clickedAt?: number;
 }
 
 export interface AttemptView {
@@ -67,11 +78,31 @@ export interface TransitionView {
   readonly reason: string;
 }
 
-/** One message with its whole history: what was sent, every provider call, every status change. */
+/** One provider event about the message, as ingestion stored it (the raw payload stays in the database). */
+export interface EventView {
+  readonly id: string;
+  readonly type: DeliveryEventType;
+  /** The provider's own name for it (`bounce`, `DeliveryDelay`, ...). */
+  readonly providerEventType: string;
+  readonly provider: string;
+  readonly providerEventId: string;
+  readonly recipient?: string;
+  readonly providerMessageId?: string;
+  readonly reason?: string;
+  readonly effect: EventEffect;
+  /** The attempt that produced it (also one abandoned after failover). */
+  readonly attemptId?: string;
+  readonly occurredAt: number;
+  readonly receivedAt: number;
+}
+
+/** One message with its whole history: what was sent, every provider call, every status change, every provider event. */
 export interface MessageDetail extends MessageSummary {
   readonly message: Message;
   readonly attempts: readonly AttemptView[];
   readonly transitions: readonly TransitionView[];
+  /** Oldest first by when the provider saw it. */
+  readonly events: readonly EventView[];
 }
 
 /**
@@ -367,6 +398,9 @@ type SummaryRow = Pick<
   | 'updatedAt'
   | 'sentAt'
   | 'finishedAt'
+  | 'deliveredAt'
+  | 'openedAt'
+  | 'clickedAt'
 >;
 
 export const summarySelect = {
@@ -391,6 +425,9 @@ export const summarySelect = {
   updatedAt: true,
   sentAt: true,
   finishedAt: true,
+  deliveredAt: true,
+  openedAt: true,
+  clickedAt: true,
 } as const satisfies Record<keyof SummaryRow, true>;
 
 export function summaryFromRow(row: SummaryRow): MessageSummary {
@@ -418,6 +455,9 @@ export function summaryFromRow(row: SummaryRow): MessageSummary {
     updatedAt: row.updatedAt.getTime(),
     ...optionalTime('sentAt', row.sentAt),
     ...optionalTime('finishedAt', row.finishedAt),
+    ...optionalTime('deliveredAt', row.deliveredAt),
+    ...optionalTime('openedAt', row.openedAt),
+    ...optionalTime('clickedAt', row.clickedAt),
   };
 }
 
@@ -449,6 +489,39 @@ export function transitionFromRow(row: TransitionRow): TransitionView {
     to: asStatus(row.toStatus),
     at: row.at.getTime(),
     reason: row.reason,
+  };
+}
+
+/** The event columns the detail shows: everything but the payload. */
+export const eventViewSelect = {
+  id: true,
+  type: true,
+  providerType: true,
+  provider: true,
+  providerEventId: true,
+  recipient: true,
+  providerMessageId: true,
+  reason: true,
+  effect: true,
+  attemptId: true,
+  occurredAt: true,
+  receivedAt: true,
+} as const satisfies Partial<Record<keyof EventRow, true>>;
+
+export function eventFromRow(row: Pick<EventRow, keyof typeof eventViewSelect>): EventView {
+  return {
+    id: row.id,
+    type: row.type as DeliveryEventType,
+    providerEventType: row.providerType,
+    provider: row.provider,
+    providerEventId: row.providerEventId,
+    ...(row.recipient === null ? {} : { recipient: row.recipient }),
+    ...(row.providerMessageId === null ? {} : { providerMessageId: row.providerMessageId }),
+    ...(row.reason === null ? {} : { reason: row.reason }),
+    effect: row.effect as EventEffect,
+    ...(row.attemptId === null ? {} : { attemptId: row.attemptId }),
+    occurredAt: row.occurredAt.getTime(),
+    receivedAt: row.receivedAt.getTime(),
   };
 }
 

@@ -7,6 +7,7 @@ import { openDatabase } from './database.js';
 import { DEFAULT_DATABASE_URL, type Dialect, dialectOf } from './dialect.js';
 import { createDispatchQueue } from './dispatch.js';
 import { createEnqueuer, type EnqueueOptions, type EnqueueResult, type GroupCommitStats } from './enqueue.js';
+import { createEventApi, type EventApi } from './events.js';
 import type { MessageFilter, PageRequest, ProviderState } from './filters.js';
 import { createHeartbeatApi, type HeartbeatApi } from './heartbeats.js';
 import { migrateDatabase } from './migrate.js';
@@ -57,7 +58,7 @@ export interface StoreStats {
 }
 
 /** Durable storage of mail: the dispatcher's queue plus what the api and operators need. */
-export interface MailStore extends DispatchQueue, SuppressionApi, ApiKeyApi, HeartbeatApi, LeaseApi, AlertApi, AlertInputApi {
+export interface MailStore extends DispatchQueue, SuppressionApi, ApiKeyApi, HeartbeatApi, EventApi, LeaseApi, AlertApi, AlertInputApi {
   readonly dialect: Dialect;
   /** Stores one message (group commit); resolves after the commit is durable. */
   enqueue(content: MessageContent, options?: EnqueueOptions): Promise<EnqueueResult>;
@@ -110,6 +111,7 @@ export async function createStore(options: StoreOptions = {}): Promise<MailStore
   const apiKeys = createApiKeyApi(ctx);
   const retry = createRetryApi(ctx);
   const activity = createProviderActivityApi(ctx);
+  const events = createEventApi(ctx);
   const heartbeats = createHeartbeatApi(ctx);
   const leases = createLeaseApi(ctx);
   const alerts = createAlertApi(ctx);
@@ -124,6 +126,7 @@ export async function createStore(options: StoreOptions = {}): Promise<MailStore
     ...apiKeys,
     ...retry,
     ...activity,
+    ...events,
     ...heartbeats,
     ...leases,
     ...alerts,

@@ -1,0 +1,513 @@
+import { type AttemptRecord, type DeliveryEvent, type MessageStatus, mailError } from '@mailroute/core';
+import { expect, test } from 'vitest';
+import { MAX_EVENTS_PER_INGEST, MAX_PAYLOAD_BYTES } from './events-input.js';
+import type { MailStore } from './store.js';
+import { forEachDatabase } from './test/databases.js';
+import { acceptedAttempt, content, manualClock } from './test/fixtures.js';
+
+const LEASE = 30_000;
+const WINDOW = 60_000;
+
+let eventCounter = 0;
+
+/** A normalized event as a provider parser hands it over. */
+function event(overrides: Partial<DeliveryEvent> & Pick<DeliveryEvent, 'type'>): DeliveryEvent {
+  eventCounter += 1;
+  const base: DeliveryEvent = {
+    provider: 'sendgrid',
+    providerType: 'sendgrid',
+    providerEventId: `sg-event-${eventCounter}`,
+    type: overrides.type,
+    providerEventType: overrides.type,
+    occurredAt: Date.UTC(2030, 0, 1, 9, 5, 0) + eventCounter,
+    raw: { event: overrides.type, sg_event_id: `sg-event-${eventCounter}` },
+  };
+  return { ...base, ...overrides };
+}
+
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let state = seed;
+  const random = () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+  for (let i = out.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+forEachDatabase('event ingestion', (database) => {
+  async function setup() {
+    const clock = manualClock();
+    const store = await database.open({ now: clock.now });
+    return { clock, store };
+  }
+
+  /** A message accepted by `provider` (after the given earlier attempts), as the dispatcher leaves it. */
+  async function sentMessage(
+    store: MailStore,
+    clock: ReturnType<typeof manualClock>,
+    options: { to?: string; tenantId?: string; provider?: string; before?: (id: string) => AttemptRecord[] } = {},
+  ) {
+    const provider = options.provider ?? 'sendgrid';
+    const { id } = await store.enqueue(content(options.to ? { to: [options.to] } : {}), { tenantId: options.tenantId ?? 'default' });
+    await store.claim('worker', 1, LEASE);
+    clock.advance(50);
+    const providerMessageId = `pm-${id}`;
+    const attempts = [...(options.before?.(id) ?? []), acceptedAttempt(id, clock.now() - 40, provider, providerMessageId)];
+    await store.complete('worker', [{ kind: 'sent', id, provider, providerMessageId, attempts }]);
+    return { id, providerMessageId, to: (options.to ?? '').toLowerCase() };
+  }
+
+  const count = async (table: string) => Number((await database.query<{ n: number | string }>(`SELECT count(*) AS n FROM ${table}`))[0]?.n);
+
+  test.each<[DeliveryEvent['type'], Partial<DeliveryEvent>, MessageStatus, string, boolean]>([
+    ['processed', {}, 'sent', 'recorded', false],
+    ['deferred', { reason: '421 try again later' }, 'deferred', 'applied', false],
+    ['delivered', {}, 'delivered', 'applied', false],
+    ['bounced', { bounce: 'hard', reason: '550 5.1.1 no such user' }, 'bounced', 'applied', true],
+    ['bounced', { bounce: 'soft', reason: '552 mailbox full' }, 'bounced', 'applied', false],
+    ['dropped', { reason: 'Bounced Address' }, 'dropped', 'applied', false],
+    ['complained', {}, 'complained', 'applied', true],
+    ['unsubscribed', {}, 'sent', 'recorded', true],
+    ['opened', {}, 'sent', 'engagement', false],
+    ['clicked', { url: 'https://hotel.example/booking' }, 'sent', 'engagement', false],
+    ['unknown', { providerEventType: 'group_resubscribe' }, 'sent', 'recorded', false],
+  ])('%s %j on a sent message -> %s, effect %s, suppressed %s', async (type, extra, status, effect, suppressed) => {
+    const { clock, store } = await setup();
+    const message = await sentMessage(store, clock, { to: 'Guest@Example.org' });
+    const input = event({ type, mailrouteId: message.id, recipient: 'Guest@Example.org', ...extra });
+    clock.advance(1_000);
+    const report = await store.ingestEvents([input]);
+    expect(report).toEqual({
+      received: 1,
+      stored: 1,
+      duplicates: 0,
+      applied: effect === 'applied' ? 1 : 0,
+      unmatched: 0,
+      suppressed: suppressed ? 1 : 0,
+    });
+    const detail = await store.getMessage(message.id);
+    expect(detail?.status).toBe(status);
+    expect(detail?.events).toEqual([
+      {
+        id: expect.any(String),
+        type,
+        providerEventType: input.providerEventType,
+        provider: 'sendgrid',
+        providerEventId: input.providerEventId,
+        recipient: 'guest@example.org',
+        ...(extra.reason === undefined ? {} : { reason: extra.reason }),
+        effect,
+        attemptId: detail?.attempts[0]?.id,
+        occurredAt: input.occurredAt,
+        receivedAt: clock.now(),
+      },
+    ]);
+    if (effect === 'applied') {
+      const last = detail?.transitions.at(-1);
+      expect(last).toMatchObject({ from: 'sent', to: status, at: clock.now() });
+      expect(last?.reason).toContain(`sendgrid's ${type} event ${input.providerEventId}`);
+      if (extra.reason !== undefined) expect(last?.reason).toContain(extra.reason);
+    } else {
+      expect(detail?.transitions.at(-1)).toMatchObject({ from: 'sending', to: 'sent' });
+    }
+    expect(detail?.deliveredAt).toBe(type === 'delivered' ? input.occurredAt : undefined);
+    expect(detail?.openedAt).toBe(type === 'opened' ? input.occurredAt : undefined);
+    expect(detail?.clickedAt).toBe(type === 'clicked' ? input.occurredAt : undefined);
+    const entries = await database.query<{ address: string; reason: string; source: string; event_id: string }>(
+      'SELECT address, reason, source, event_id FROM suppression',
+    );
+    expect(entries).toEqual(
+      suppressed
+        ? [
+            {
+              address: 'guest@example.org',
+              reason: { bounced: 'hard_bounce', complained: 'complaint', unsubscribed: 'unsubscribe' }[type as 'bounced'],
+              source: 'webhook',
+              event_id: detail?.events[0]?.id,
+            },
+          ]
+        : [],
+    );
+    const [row] = await database.query<{ payload: unknown }>('SELECT payload FROM event');
+    expect(typeof row?.payload === 'string' ? JSON.parse(row.payload) : row?.payload).toEqual(input.raw);
+  });
+
+  test('the same batch ingested three times changes the state once', async () => {
+    const { clock, store } = await setup();
+    const a = await sentMessage(store, clock, { to: 'a@example.org' });
+    const b = await sentMessage(store, clock, { to: 'b@example.org' });
+    const batch = [
+      event({ type: 'processed', mailrouteId: a.id, recipient: a.to }),
+      event({ type: 'delivered', mailrouteId: a.id, recipient: a.to }),
+      event({ type: 'opened', mailrouteId: a.id, recipient: a.to }),
+      event({ type: 'deferred', mailrouteId: b.id, recipient: b.to }),
+      event({ type: 'bounced', bounce: 'hard', mailrouteId: b.id, recipient: b.to }),
+      event({ type: 'delivered', mailrouteId: 'not-ours', recipient: 'x@example.org' }),
+    ];
+    const transitionsBefore = await count('message_transition');
+    expect(await store.ingestEvents(batch)).toEqual({ received: 6, stored: 6, duplicates: 0, applied: 3, unmatched: 1, suppressed: 1 });
+    const after = await Promise.all([a.id, b.id].map((id) => store.getMessage(id)));
+    for (let round = 0; round < 2; round += 1) {
+      clock.advance(1_000);
+      expect(await store.ingestEvents(batch)).toEqual({ received: 6, stored: 0, duplicates: 6, applied: 0, unmatched: 0, suppressed: 0 });
+    }
+    expect(await count('event')).toBe(6);
+    expect(await count('suppression')).toBe(1);
+    expect(await count('message_transition')).toBe(transitionsBefore + 3);
+    expect(await Promise.all([a.id, b.id].map((id) => store.getMessage(id)))).toEqual(after);
+    expect(after.map((detail) => detail?.status)).toEqual(['delivered', 'bounced']);
+  });
+
+  test('duplicates inside one call count once', async () => {
+    const { clock, store } = await setup();
+    const message = await sentMessage(store, clock);
+    const delivered = event({ type: 'delivered', mailrouteId: message.id });
+    expect(await store.ingestEvents([delivered, delivered, { ...delivered, raw: { replayed: true } }])).toMatchObject({
+      received: 3,
+      stored: 1,
+      duplicates: 2,
+      applied: 1,
+    });
+    expect(await count('event')).toBe(1);
+  });
+
+  test('a burst of 46 duplicates out of order ends where the events in order end, each change once', async () => {
+    const sequence = (id: string, to: string): DeliveryEvent[] =>
+      [
+        event({ type: 'processed', mailrouteId: id, recipient: to, occurredAt: 1_000 }),
+        event({ type: 'deferred', mailrouteId: id, recipient: to, occurredAt: 2_000, reason: '421 greylisted' }),
+        event({ type: 'delivered', mailrouteId: id, recipient: to, occurredAt: 3_000 }),
+        event({ type: 'opened', mailrouteId: id, recipient: to, occurredAt: 4_000 }),
+        event({ type: 'clicked', mailrouteId: id, recipient: to, occurredAt: 5_000 }),
+        event({ type: 'opened', mailrouteId: id, recipient: to, occurredAt: 6_000 }),
+        event({ type: 'bounced', bounce: 'hard', mailrouteId: id, recipient: to, occurredAt: 7_000, reason: '550 gone' }),
+      ].map((item) => ({ ...item, occurredAt: Date.UTC(2030, 0, 1, 10) + item.occurredAt }));
+
+    const inOrder = await setup();
+    const first = await sentMessage(inOrder.store, inOrder.clock, { to: 'in-order@example.org' });
+    for (const item of sequence(first.id, first.to)) await inOrder.store.ingestEvents([item]);
+    const expected = await inOrder.store.getMessage(first.id);
+
+    const burst = inOrder;
+    const second = await sentMessage(burst.store, burst.clock, { to: 'burst@example.org' });
+    const events = sequence(second.id, second.to);
+    const copies = shuffled(
+      Array.from({ length: 46 }, (_, index) => events[index % events.length] as DeliveryEvent),
+      7,
+    );
+    const transitionsBefore = (await burst.store.getMessage(second.id))?.transitions.length ?? 0;
+    let stored = 0;
+    let duplicates = 0;
+    for (let start = 0; start < copies.length; ) {
+      const size = 1 + ((start * 7) % 9);
+      const report = await burst.store.ingestEvents(copies.slice(start, start + size));
+      stored += report.stored;
+      duplicates += report.duplicates;
+      start += size;
+    }
+    expect([stored, duplicates]).toEqual([events.length, 46 - events.length]);
+    const actual = await burst.store.getMessage(second.id);
+    expect(actual?.status).toBe('bounced');
+    expect(actual?.status).toBe(expected?.status);
+    expect([actual?.deliveredAt, actual?.openedAt, actual?.clickedAt]).toEqual([
+      expected?.deliveredAt,
+      expected?.openedAt,
+      expected?.clickedAt,
+    ]);
+    expect(actual?.events.map((item) => [item.type, item.occurredAt])).toEqual(
+      expected?.events.map((item) => [item.type, item.occurredAt]),
+    );
+    const steps = actual?.transitions.slice(transitionsBefore).map((step) => `${step.from}->${step.to}`) ?? [];
+    expect(new Set(steps).size).toBe(steps.length);
+    expect(steps.at(-1)).toMatch(/->bounced$/);
+    const suppressions = await database.query<{ address: string; reason: string; event_id: string }>(
+      'SELECT address, reason, event_id FROM suppression ORDER BY address',
+    );
+    const bounceOf = (detail: typeof actual) => detail?.events.find((item) => item.type === 'bounced')?.id;
+    expect(suppressions).toEqual([
+      { address: 'burst@example.org', reason: 'hard_bounce', event_id: bounceOf(actual) },
+      { address: 'in-order@example.org', reason: 'hard_bounce', event_id: bounceOf(expected) },
+    ]);
+  });
+
+  test('a late processed after delivered is stored and the status stays; a bounce after delivered moves on', async () => {
+    const { clock, store } = await setup();
+    const message = await sentMessage(store, clock);
+    const t = Date.UTC(2030, 0, 1, 10);
+    await store.ingestEvents([event({ type: 'delivered', mailrouteId: message.id, occurredAt: t + 2_000 })]);
+    const late = await store.ingestEvents([event({ type: 'processed', mailrouteId: message.id, occurredAt: t })]);
+    expect(late).toMatchObject({ stored: 1, applied: 0 });
+    const deferred = await store.ingestEvents([event({ type: 'deferred', mailrouteId: message.id, occurredAt: t + 1_000 })]);
+    expect(deferred).toMatchObject({ stored: 1, applied: 0 });
+    let detail = await store.getMessage(message.id);
+    expect(detail?.status).toBe('delivered');
+    expect(detail?.events.map((item) => [item.type, item.effect])).toEqual([
+      ['processed', 'recorded'],
+      ['deferred', 'recorded'],
+      ['delivered', 'applied'],
+    ]);
+    await store.ingestEvents([event({ type: 'bounced', bounce: 'soft', mailrouteId: message.id, occurredAt: t + 60_000 })]);
+    detail = await store.getMessage(message.id);
+    expect(detail?.status).toBe('bounced');
+    expect(detail?.deliveredAt).toBe(t + 2_000);
+    expect(detail?.transitions.slice(-2).map((step) => [step.from, step.to])).toEqual([
+      ['sent', 'delivered'],
+      ['delivered', 'bounced'],
+    ]);
+  });
+
+  test('a held send confirmed by the provider leaves the queue for good', async () => {
+    const { clock, store } = await setup();
+    const confirmedIds: string[] = [];
+    for (const type of ['processed', 'delivered'] as const) {
+      const { id } = await store.enqueue(content());
+      await store.claim('worker', 1, LEASE);
+      const attempt: AttemptRecord = {
+        messageId: id,
+        provider: 'sendgrid',
+        providerType: 'sendgrid',
+        startedAt: clock.now(),
+        finishedAt: clock.now() + 10_000,
+        latencyMs: 10_000,
+        outcome: 'failed',
+        error: mailError('TIMEOUT', 'no answer in 10 s', { provider: 'sendgrid' }),
+      };
+      await store.complete('worker', [
+        {
+          kind: 'held',
+          id,
+          provider: 'sendgrid',
+          until: clock.now() + WINDOW,
+          error: mailError('TIMEOUT', 'no answer'),
+          attempts: [attempt],
+        },
+      ]);
+      expect(await store.getMessage(id)).toMatchObject({ status: 'held', heldProvider: 'sendgrid' });
+      clock.advance(5_000);
+      const report = await store.ingestEvents([event({ type, mailrouteId: id, providerMessageId: 'sg-held-1.filter0001.1' })]);
+      expect(report).toMatchObject({ stored: 1, applied: 1 });
+      const detail = await store.getMessage(id);
+      expect(detail).toMatchObject({ status: type === 'processed' ? 'sent' : 'delivered', provider: 'sendgrid' });
+      expect(detail?.providerMessageId).toBe('sg-held-1.filter0001.1');
+      expect(detail?.sentAt).toBe(clock.now());
+      expect(detail?.finishedAt).toBe(clock.now());
+      expect(detail?.heldUntil).toBeUndefined();
+      expect(detail?.heldProvider).toBeUndefined();
+      expect(detail?.nextAttemptAt).toBeUndefined();
+      expect(detail?.transitions.at(-1)).toMatchObject({ from: 'held', to: detail?.status });
+      expect(detail?.transitions.at(-1)?.reason).toMatch(new RegExp(`^held send confirmed by sendgrid's ${type} event sg-event-\\d+`));
+      expect(detail?.events[0]).toMatchObject({ effect: 'applied', attemptId: detail?.attempts[0]?.id });
+      confirmedIds.push(id);
+    }
+    clock.advance(WINDOW * 2);
+    expect(await store.nextDueAt()).toBeUndefined();
+    expect(await store.claim('worker', 10, LEASE)).toEqual([]);
+    expect(confirmedIds).toHaveLength(2);
+  });
+
+  test('a message a worker holds is left to the worker; the event is recorded', async () => {
+    const { store } = await setup();
+    const { id } = await store.enqueue(content());
+    await store.claim('worker', 1, LEASE);
+    expect(await store.ingestEvents([event({ type: 'delivered', mailrouteId: id })])).toMatchObject({ stored: 1, applied: 0 });
+    const detail = await store.getMessage(id);
+    expect(detail).toMatchObject({ status: 'sending', leaseOwner: 'worker' });
+    expect(detail?.events[0]?.effect).toBe('recorded');
+    expect(detail?.deliveredAt).toBeDefined();
+  });
+
+  test("an attempt abandoned after failover: its provider's events link to it and land on the message", async () => {
+    const { clock, store } = await setup();
+    const timedOut = (id: string): AttemptRecord[] => [
+      {
+        messageId: id,
+        provider: 'sendgrid',
+        providerType: 'sendgrid',
+        startedAt: clock.now() - 45,
+        finishedAt: clock.now() - 44,
+        latencyMs: 1,
+        outcome: 'failed',
+        error: mailError('CONNECTION_RESET', 'socket hang up', { provider: 'sendgrid' }),
+      },
+    ];
+    const message = await sentMessage(store, clock, { provider: 'ses', before: timedOut });
+    const attempts = (await store.getMessage(message.id))?.attempts ?? [];
+    expect(attempts.map((attempt) => attempt.provider)).toEqual(['sendgrid', 'ses']);
+    const [sendgridAttempt, sesAttempt] = attempts;
+    await store.ingestEvents([
+      event({ type: 'delivered', provider: 'sendgrid', mailrouteId: message.id, providerMessageId: 'sg-unknown.filter0001' }),
+      // Without our id: SES's message id alone finds the attempt and the message.
+      event({ type: 'delivered', provider: 'ses', providerType: 'ses', providerMessageId: message.providerMessageId }),
+      // SendGrid's event id extends the X-Message-Id the attempt kept.
+      event({ type: 'opened', provider: 'ses', providerType: 'ses', providerMessageId: `${message.providerMessageId}.filter0042.7` }),
+    ]);
+    const detail = await store.getMessage(message.id);
+    expect(detail?.status).toBe('delivered');
+    expect(detail?.events.map((item) => [item.provider, item.attemptId])).toEqual([
+      ['sendgrid', sendgridAttempt?.id],
+      ['ses', sesAttempt?.id],
+      ['ses', sesAttempt?.id],
+    ]);
+  });
+
+  test('the provider message id finds a message only on the provider that issued it', async () => {
+    const { clock, store } = await setup();
+    const message = await sentMessage(store, clock);
+    const report = await store.ingestEvents([
+      event({ type: 'delivered', provider: 'ses', providerType: 'ses', providerMessageId: message.providerMessageId }),
+    ]);
+    expect(report).toMatchObject({ stored: 1, unmatched: 1 });
+    expect((await store.getMessage(message.id))?.status).toBe('sent');
+  });
+
+  test('unmatched events are stored without a message, never dropped, and suppress nobody', async () => {
+    const { store } = await setup();
+    const report = await store.ingestEvents([
+      event({ type: 'bounced', bounce: 'hard', mailrouteId: 'someone-else', providerMessageId: 'nope', recipient: 'who@example.org' }),
+      event({ type: 'unknown', providerEventType: 'group_resubscribe' }),
+    ]);
+    expect(report).toEqual({ received: 2, stored: 2, duplicates: 0, applied: 0, unmatched: 2, suppressed: 0 });
+    const rows = await database.query<{ message_id: string | null; attempt_id: string | null; effect: string; type: string }>(
+      'SELECT message_id, attempt_id, effect, type FROM event ORDER BY occurred_at',
+    );
+    expect(rows).toEqual([
+      { message_id: null, attempt_id: null, effect: 'unmatched', type: 'bounced' },
+      { message_id: null, attempt_id: null, effect: 'unmatched', type: 'unknown' },
+    ]);
+    expect(await count('suppression')).toBe(0);
+  });
+
+  test("a suppression from an event lands on the message's tenant; retry keeps that mail back; an existing entry stays", async () => {
+    const { clock, store } = await setup();
+    const bounced = await sentMessage(store, clock, { to: 'Gone@Example.org', tenantId: 'hotel' });
+    const { id: failed } = await store.enqueue(content({ to: ['gone@example.org'] }), { tenantId: 'hotel' });
+    await store.claim('worker', 1, LEASE);
+    await store.complete('worker', [{ kind: 'failed', id: failed, error: mailError('NO_PROVIDER', 'all failed'), attempts: [] }]);
+    await store.addSuppression({ address: 'kept@example.org', reason: 'asked by phone', source: 'operator', tenantId: 'hotel' });
+    const kept = await sentMessage(store, clock, { to: 'kept@example.org', tenantId: 'hotel' });
+
+    const report = await store.ingestEvents([
+      event({ type: 'bounced', bounce: 'hard', mailrouteId: bounced.id, recipient: 'GONE@example.org', reason: '550 5.1.1' }),
+      event({ type: 'complained', mailrouteId: kept.id, recipient: 'kept@example.org' }),
+    ]);
+    expect(report.suppressed).toBe(1);
+    const rows = await database.query<{ tenant_id: string; address: string; reason: string; source: string; event_id: string | null }>(
+      'SELECT tenant_id, address, reason, source, event_id FROM suppression ORDER BY address',
+    );
+    const eventId = (await store.getMessage(bounced.id))?.events[0]?.id;
+    expect(rows).toEqual([
+      { tenant_id: 'hotel', address: 'gone@example.org', reason: 'hard_bounce', source: 'webhook', event_id: eventId },
+      { tenant_id: 'hotel', address: 'kept@example.org', reason: 'asked by phone', source: 'operator', event_id: null },
+    ]);
+    // What mail.send checks before it enqueues.
+    expect(await store.suppressedAmong(['gone@example.org'], { tenantId: 'hotel' })).toEqual(new Set(['gone@example.org']));
+    expect(await store.suppressedAmong(['gone@example.org'], { tenantId: 'default' })).toEqual(new Set());
+    const retry = await store.retryMessages({ target: { ids: [failed] } });
+    expect(retry).toMatchObject({
+      matched: 1,
+      requeued: 0,
+      suppressedCount: 1,
+      suppressed: [{ id: failed, addresses: ['gone@example.org'] }],
+    });
+    expect((await store.getMessage(failed))?.status).toBe('failed');
+  });
+
+  test('listMessages filters by the statuses events give', async () => {
+    const { clock, store } = await setup();
+    const byStatus: Partial<Record<MessageStatus, string>> = {};
+    const plan: [MessageStatus, Partial<DeliveryEvent> & Pick<DeliveryEvent, 'type'>][] = [
+      ['delivered', { type: 'delivered' }],
+      ['bounced', { type: 'bounced', bounce: 'soft' }],
+      ['dropped', { type: 'dropped' }],
+      ['complained', { type: 'complained' }],
+      ['deferred', { type: 'deferred' }],
+    ];
+    for (const [status, input] of plan) {
+      const message = await sentMessage(store, clock);
+      await store.ingestEvents([event({ ...input, mailrouteId: message.id })]);
+      byStatus[status] = message.id;
+    }
+    const untouched = await sentMessage(store, clock);
+    for (const [status] of plan) {
+      expect((await store.listMessages({ status: [status] })).items.map((item) => item.id)).toEqual([byStatus[status]]);
+    }
+    expect((await store.listMessages({ status: ['sent'] })).items.map((item) => item.id)).toEqual([untouched.id]);
+    const finals = (await store.listMessages({ status: ['delivered', 'bounced'] })).items.map((item) => item.id).sort();
+    expect(finals).toEqual([byStatus.delivered, byStatus.bounced].sort());
+    expect((await store.listMessages({ status: ['delivered'] })).items[0]?.deliveredAt).toBeDefined();
+  });
+
+  test('concurrent ingestion of the same events applies them once', async () => {
+    const { clock, store } = await setup();
+    // Two connections to one SQLite file in one process would wait on each other's lock with
+    // the event loop blocked; a process has one store there, and its transactions take turns.
+    const other = database.dialect === 'postgres' ? await database.open({ now: clock.now }) : store;
+    const messages = [];
+    for (let index = 0; index < 5; index += 1) messages.push(await sentMessage(store, clock, { to: `c${index}@example.org` }));
+    const batch = messages.flatMap((message) => [
+      event({ type: 'delivered', mailrouteId: message.id }),
+      event({ type: 'complained', mailrouteId: message.id, recipient: message.to }),
+    ]);
+    const reports = await Promise.all([store, other, store, other].map((target) => target.ingestEvents(batch)));
+    expect(reports.reduce((sum, report) => sum + report.stored, 0)).toBe(batch.length);
+    expect(reports.reduce((sum, report) => sum + report.applied, 0)).toBe(batch.length);
+    expect(reports.reduce((sum, report) => sum + report.suppressed, 0)).toBe(messages.length);
+    expect(await count('event')).toBe(batch.length);
+    for (const message of messages) {
+      const detail = await store.getMessage(message.id);
+      expect(detail?.status).toBe('complained');
+      expect(detail?.transitions.slice(-2).map((step) => step.to)).toEqual(['delivered', 'complained']);
+    }
+  });
+
+  test('untrusted input is bounded: long ids, NUL bytes, huge payloads, bad times; broken events refuse the call', async () => {
+    const { clock, store } = await setup();
+    const message = await sentMessage(store, clock);
+    const longId = 'x'.repeat(5_000);
+    const huge = { blob: 'y'.repeat(MAX_PAYLOAD_BYTES * 2) };
+    const report = await store.ingestEvents([
+      event({
+        type: 'bounced',
+        bounce: 'soft',
+        providerEventId: longId,
+        mailrouteId: message.id,
+        reason: `bad\u0000 reply ${'z'.repeat(5_000)}`,
+        recipient: `${'r'.repeat(400)}@example.org`,
+        raw: huge,
+      }),
+      event({ type: 'opened', mailrouteId: message.id, occurredAt: Number.NaN, raw: { text: 'nul \u0000 and lone \ud800 here' } }),
+    ]);
+    expect(report).toMatchObject({ stored: 2, applied: 1 });
+    expect(await store.ingestEvents([event({ type: 'bounced', providerEventId: longId, mailrouteId: message.id })])).toMatchObject({
+      duplicates: 1,
+    });
+    const detail = await store.getMessage(message.id);
+    const bounce = detail?.events.find((item) => item.type === 'bounced');
+    const open = detail?.events.find((item) => item.type === 'opened');
+    expect(bounce?.providerEventId).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(bounce?.reason).toHaveLength(1_000);
+    expect(bounce?.reason?.startsWith('bad reply')).toBe(true);
+    expect(bounce?.recipient).toBeUndefined();
+    expect(open?.occurredAt).toBe(clock.now());
+    const payloads = await database.query<{ payload: unknown }>(
+      "SELECT payload FROM event ORDER BY CASE type WHEN 'bounced' THEN 0 ELSE 1 END",
+    );
+    const parsed = payloads.map((row) => (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload));
+    expect(parsed[0]).toMatchObject({ truncated: true, bytes: JSON.stringify(huge).length });
+    expect(JSON.stringify(parsed[0]).length).toBeLessThan(MAX_PAYLOAD_BYTES);
+    expect(parsed[1]).toEqual({ text: 'nul \ufffd and lone \ufffd here' });
+
+    await expect(store.ingestEvents([event({ type: 'delivered', providerEventId: '  ' })])).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+    });
+    await expect(store.ingestEvents([event({ type: 'delivered', provider: '' })])).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    const tooMany = Array.from({ length: MAX_EVENTS_PER_INGEST + 1 }, () => event({ type: 'opened' }));
+    await expect(store.ingestEvents(tooMany)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    expect(await count('event')).toBe(2);
+  });
+});
