@@ -26,7 +26,7 @@ export interface SendgridEventInit {
   readonly event: string;
   readonly email?: string;
   /** Our message id, sent as custom_args and echoed by SendGrid as a top-level key; omit for mail sent without it. */
-  readonly mailrouteId?: string;
+  readonly mailrouteId?: string | undefined;
   /** The X-Message-Id SendGrid answered at send time. */
   readonly xMessageId?: string;
   /** Unix seconds. */

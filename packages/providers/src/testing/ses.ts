@@ -13,7 +13,7 @@ export interface SesNotificationInit {
   /** What SendRawEmail answered. */
   readonly messageId?: string;
   /** Our id: a message tag (event format) and the X-Mailroute-Id header (when headers are included). */
-  readonly mailrouteId?: string;
+  readonly mailrouteId?: string | undefined;
   /** Whether `mail.headers` is present (an option of the SNS destination). Default true. */
   readonly includeHeaders?: boolean;
   /** ISO time of the event; `mail.timestamp` is a second earlier. */
