@@ -64,14 +64,16 @@ const statusOfEvent: Partial<Record<DeliveryEventType, MessageStatus>> = {
  * How far along a message is. An event only ever moves a message forward, so duplicates and
  * events that arrive out of order change nothing. A bounce after delivered moves on: SES
  * documents asynchronous bounces that follow a delivery, and complaints follow deliveries.
+ * No two ranks are equal: with a tie, a message with one recipient dropped and another bounced
+ * would end in whichever status arrived first.
  */
 const rankOfStatus: Partial<Record<MessageStatus, number>> = {
   sent: 0,
   deferred: 1,
   delivered: 2,
-  bounced: 3,
   dropped: 3,
-  complained: 4,
+  bounced: 4,
+  complained: 5,
 };
 /** Statuses before a provider confirmed anything (queued again after a held window, dead, ...). */
 const UNCONFIRMED_RANK = -1;
