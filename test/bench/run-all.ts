@@ -5,6 +5,7 @@ import { runPickupLatency } from './pickup-latency.js';
 import { runQueueMemory } from './queue-memory.js';
 import { runRouterOverhead } from './router-overhead.js';
 import { runStoreEnqueue } from './store-enqueue.js';
+import { runWebhookIngest } from './webhook-ingest.js';
 
 /** Every benchmark, one after the other; each prints its own table. */
 await runRouterOverhead();
@@ -14,3 +15,4 @@ await runDispatch();
 await runPickupLatency();
 await runQueueMemory();
 await runHttpSend();
+await runWebhookIngest();

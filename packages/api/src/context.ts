@@ -2,6 +2,7 @@ import type { ProviderHealth } from '@mailroute/core';
 import type { ApiKeyRecord, MailStore } from '@mailroute/store';
 import { createKeyCache, type KeyCache } from './auth.js';
 import { createSuppressionChecker, type SuppressionChecker } from './suppression-check.js';
+import type { WebhookDependencies } from './webhooks/types.js';
 
 /** What the API needs from the process that hosts it. */
 export interface ApiDependencies {
@@ -13,6 +14,8 @@ export interface ApiDependencies {
   /** Wakes the in-process worker after requeue (optional). */
   readonly wake?: () => void;
   readonly now?: () => number;
+  /** Provider webhook endpoints; absent, they answer 404. */
+  readonly webhooks?: WebhookDependencies;
 }
 
 /** What the API reads from an HTTP request. */

@@ -183,19 +183,25 @@ test('retry: a dry run counts; the real run requeues failed mail except to addre
     dryRun: true,
     matched: 3,
     requeued: 2,
-    suppressedCount: 1,
-    suppressed: [{ id: sends[2]?.id, addresses: ['bounced@example.org'] }],
+    requeuedIds: [sends[0]?.id, sends[1]?.id].sort(),
+    keptBackCount: { suppressed: 1, provider_has_it: 0, not_retryable: 0 },
+    keptBack: [{ id: sends[2]?.id, reason: 'suppressed', addresses: ['bounced@example.org'] }],
   });
   expect(await api.store.countByStatus({ tenantId: 'hotel' })).toMatchObject({ queued: 0 });
   expect(api.wakes()).toBe(wakes);
   const done = await admin.mail.retry.mutate({ ids: sends.map((sent) => sent.id), reason: 'incident 12' });
-  expect(done).toMatchObject({ dryRun: false, matched: 3, requeued: 2, suppressedCount: 1 });
+  expect(done).toMatchObject({ dryRun: false, matched: 3, requeued: 2, keptBackCount: { suppressed: 1 } });
   expect(api.wakes()).toBe(wakes + 1);
   const requeued = await admin.mail.get.query({ id: sends[0]?.id ?? '' });
   expect(requeued.status).toBe('queued');
   expect(requeued.transitions.at(-1)?.reason).toBe(`requeued: incident 12 (by API key ${api.keys.hotelAdmin.prefix})`);
   expect((await admin.mail.get.query({ id: sends[2]?.id ?? '' })).status).toBe('failed');
-  expect(await failure(admin.mail.retry.mutate({ ids: [sends[0]?.id ?? ''] }))).toMatchObject({ code: 'INVALID_STATE', httpStatus: 409 });
+  // Asking again finds nothing to do: the message was requeued by the first call.
+  expect(await admin.mail.retry.mutate({ ids: [sends[0]?.id ?? ''] })).toMatchObject({
+    requeued: 0,
+    keptBack: [{ id: sends[0]?.id, reason: 'not_retryable', status: 'queued' }],
+  });
+  expect(api.wakes()).toBe(wakes + 1);
   expect(await failure(admin.mail.retry.mutate({ ids: [sends[0]?.id ?? ''], filter: {} }))).toMatchObject({
     code: 'INVALID_INPUT',
     issues: [{ path: 'ids', message: expect.stringContaining('either ids or filter') }],

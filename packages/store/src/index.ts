@@ -51,7 +51,14 @@ export {
   type WindowTally,
 } from './provider-activity.js';
 export { checkDatabase, type DatabaseReadiness } from './readiness.js';
-export { RETRY_REPORT_LIMIT, type RetryReport, type RetryRequest, type SuppressedMessage } from './retry.js';
+export {
+  type KeptBackMessage,
+  type KeptBackReason,
+  keptBackReasons,
+  RETRY_REPORT_LIMIT,
+  type RetryReport,
+  type RetryRequest,
+} from './retry.js';
 export type { AttemptInput, AttemptView, EventView, MessageDetail, MessageSummary, TransitionView } from './rows.js';
 export { createStore, type MailStore, type StoreOptions, type StoreStats } from './store.js';
 export type { SuppressionApi, SuppressionRecord } from './suppressions.js';

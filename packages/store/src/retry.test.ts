@@ -1,8 +1,26 @@
 import { mailError } from '@mailroute/core';
+import Database from 'better-sqlite3';
 import { expect, test } from 'vitest';
 import type { MailStore } from './store.js';
-import { forEachDatabase } from './test/databases.js';
-import { content, failedAttempt, manualClock } from './test/fixtures.js';
+import { forEachDatabase, type TestDatabase } from './test/databases.js';
+import { acceptedAttempt, content, failedAttempt, manualClock } from './test/fixtures.js';
+
+/** An event row as webhook ingestion stores it; the test helper's SQLite connection is read-only. */
+async function insertEvent(database: TestDatabase, event: { id: string; type: string; messageId: string; at: number }) {
+  const columns = 'id, provider, provider_event_id, type, provider_type, occurred_at, received_at, effect, message_id, payload';
+  const at = new Date(event.at).toISOString();
+  const values = [event.id, 'sendgrid', `sg-${event.id}`, event.type, event.type, at, at, 'recorded', event.messageId, '{}'];
+  if (database.dialect === 'postgres') {
+    await database.query(`INSERT INTO event (${columns}) VALUES (${values.map((_, index) => `$${index + 1}`).join(', ')})`, values);
+    return;
+  }
+  const db = new Database(database.url.replace(/^file:/, ''));
+  try {
+    db.prepare(`INSERT INTO event (${columns}) VALUES (${values.map(() => '?').join(', ')})`).run(...values);
+  } finally {
+    db.close();
+  }
+}
 
 forEachDatabase('bulk retry with suppression check', (database) => {
   async function setup() {
@@ -37,14 +55,15 @@ forEachDatabase('bulk retry with suppression check', (database) => {
       dryRun: true,
       matched: 2,
       requeued: 1,
-      suppressedCount: 1,
-      suppressed: [{ id: bounced.id, addresses: ['gone@example.org'] }],
+      requeuedIds: [clean.id],
+      keptBackCount: { suppressed: 1, provider_has_it: 0, not_retryable: 0 },
+      keptBack: [{ id: bounced.id, reason: 'suppressed', addresses: ['gone@example.org'] }],
     });
     expect((await store.countByStatus()).failed).toBe(3);
 
     clock.advance(1_000);
     const done = await store.retryMessages({ target: { ids: [clean.id, bounced.id] }, tenantId: 'hotel', reason: 'incident 7' });
-    expect(done).toMatchObject({ dryRun: false, matched: 2, requeued: 1, suppressedCount: 1 });
+    expect(done).toMatchObject({ dryRun: false, matched: 2, requeued: 1, keptBackCount: { suppressed: 1 } });
     expect(await store.getMessage(clean.id)).toMatchObject({ status: 'queued', rounds: 0, nextAttemptAt: clock.now() });
     expect((await store.getMessage(clean.id))?.transitions.at(-1)).toMatchObject({
       from: 'failed',
@@ -56,12 +75,12 @@ forEachDatabase('bulk retry with suppression check', (database) => {
     expect(await store.retryMessages({ target: { filter: { status: ['failed'] } }, tenantId: 'spa' })).toMatchObject({
       matched: 1,
       requeued: 1,
-      suppressedCount: 0,
+      keptBackCount: { suppressed: 0 },
     });
     expect((await store.getMessage(otherTenant.id))?.status).toBe('queued');
   });
 
-  test('ids of another tenant are not found, and wrong states are refused, changing nothing', async () => {
+  test('ids of another tenant are not found, changing nothing; ids that moved on are reported, so a repeat does nothing', async () => {
     const { clock, store } = await setup();
     const mine = await store.enqueue(content(), { tenantId: 'hotel' });
     const theirs = await store.enqueue(content(), { tenantId: 'spa' });
@@ -71,15 +90,69 @@ forEachDatabase('bulk retry with suppression check', (database) => {
       code: 'NOT_FOUND',
       details: { ids: [theirs.id] },
     });
-    await expect(store.retryMessages({ target: { ids: [mine.id, queued.id] }, tenantId: 'hotel' })).rejects.toMatchObject({
-      code: 'INVALID_STATE',
-      message: expect.stringContaining(`${queued.id} is queued`),
-    });
     await expect(store.retryMessages({ target: { filter: { status: ['sent'] } } })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     await expect(store.retryMessages({ target: { ids: [] } })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     expect(await store.countByStatus()).toMatchObject({ dead: 2, queued: 1 });
+
+    const first = await store.retryMessages({ target: { ids: [mine.id, queued.id] }, tenantId: 'hotel' });
+    expect(first).toMatchObject({
+      matched: 2,
+      requeued: 1,
+      requeuedIds: [mine.id],
+      keptBackCount: { not_retryable: 1 },
+      keptBack: [{ id: queued.id, reason: 'not_retryable', status: 'queued' }],
+    });
+    // The same request again (a retried HTTP call, a second operator): nothing left to do.
+    const again = await store.retryMessages({ target: { ids: [mine.id, queued.id] }, tenantId: 'hotel' });
+    expect(again).toMatchObject({ matched: 2, requeued: 0, requeuedIds: [], keptBackCount: { not_retryable: 2 } });
+    expect((await store.getMessage(mine.id))?.transitions.filter((step) => step.to === 'queued')).toHaveLength(2);
+    expect(await store.retryMessages({ target: { filter: { status: ['dead'] } }, tenantId: 'hotel' })).toMatchObject({
+      matched: 0,
+      requeued: 0,
+    });
     // Without a tenant (an operator of the whole installation) every id is visible.
-    expect(await store.retryMessages({ target: { ids: [mine.id, theirs.id] } })).toMatchObject({ matched: 2, requeued: 2 });
+    expect(await store.retryMessages({ target: { ids: [mine.id, theirs.id] } })).toMatchObject({ matched: 2, requeued: 1 });
+  });
+
+  test('keeps back mail a provider already has: an accepted attempt, or webhook events that came while it was failing', async () => {
+    const { clock, store } = await setup();
+    const plain = await store.enqueue(content());
+    const accepted = await store.enqueue(content());
+    const delivered = await store.enqueue(content());
+    const claimed = await store.claim('worker', 10, 30_000);
+    expect(claimed).toHaveLength(3);
+    // A timed-out send whose provider did take the message: its delivered event arrives while the
+    // worker still holds it (the status stays), then the worker gives up on every provider.
+    await insertEvent(database, { id: 'ev-1', type: 'delivered', messageId: delivered.id, at: clock.now() });
+    await store.complete(
+      'worker',
+      claimed.map(({ message }) => ({
+        kind: 'dead' as const,
+        id: message.id,
+        reason: 'max_age' as const,
+        error: mailError('NO_PROVIDER', 'all failed'),
+        attempts: message.id === accepted.id ? [acceptedAttempt(message.id, clock.now(), 'ses')] : [failedAttempt(message.id, clock.now())],
+      })),
+    );
+    expect(await store.countByStatus()).toMatchObject({ dead: 3 });
+
+    const dry = await store.retryMessages({ target: { filter: { status: ['dead'] } }, dryRun: true });
+    expect(dry).toMatchObject({
+      matched: 3,
+      requeued: 1,
+      requeuedIds: [plain.id],
+      keptBackCount: { suppressed: 0, provider_has_it: 2, not_retryable: 0 },
+    });
+    expect(new Map(dry.keptBack.map((kept) => [kept.id, kept]))).toEqual(
+      new Map([
+        [accepted.id, { id: accepted.id, reason: 'provider_has_it', evidence: ['accepted by ses'] }],
+        [delivered.id, { id: delivered.id, reason: 'provider_has_it', evidence: ['delivered event from sendgrid'] }],
+      ]),
+    );
+    const done = await store.retryMessages({ target: { filter: { status: ['dead'] } } });
+    expect(done).toMatchObject({ requeued: 1, keptBackCount: { provider_has_it: 2 } });
+    expect(await store.countByStatus()).toMatchObject({ dead: 2, queued: 1 });
+    expect(await store.retryMessages({ target: { filter: { status: ['dead'] } } })).toMatchObject({ matched: 2, requeued: 0 });
   });
 
   test('a filter retry takes only matching retryable mail, across more rows than one chunk', async () => {
@@ -90,7 +163,13 @@ forEachDatabase('bulk retry with suppression check', (database) => {
     const suppressedOne = await store.enqueue(content({ to: ['guest-suppressed@example.org'], tags: ['booking'] }));
     await fail(store, clock.now(), 'dead');
     const report = await store.retryMessages({ target: { filter: { tag: 'booking', status: ['dead'] } } });
-    expect(report).toMatchObject({ matched: 601, requeued: 600, suppressedCount: 1, suppressed: [{ id: suppressedOne.id }] });
+    expect(report).toMatchObject({
+      matched: 601,
+      requeued: 600,
+      keptBackCount: { suppressed: 1 },
+      keptBack: [{ id: suppressedOne.id, reason: 'suppressed' }],
+    });
+    expect(report.requeuedIds).toHaveLength(600);
     expect(await store.countByStatus()).toMatchObject({ queued: 600, dead: 601 });
   });
 });

@@ -11,39 +11,62 @@ export interface RetryRequest {
   readonly target: RequeueTarget;
   /** Only this tenant's messages (an id of another tenant is reported as not found); all when omitted. */
   readonly tenantId?: string;
-  /** Count and report, change nothing. */
+  /** Report what would happen, change nothing. */
   readonly dryRun?: boolean;
   /** Recorded on each transition (who asked, why). */
   readonly reason?: string;
 }
 
-export interface SuppressedMessage {
+/**
+ * Why a matched message is left as it is:
+ * - `suppressed`: a recipient has been put on the tenant's suppression list since (resending
+ *   a hard bounce or a complaint hurts the sender's reputation);
+ * - `provider_has_it`: a provider accepted it or sent webhook events about it (delivered,
+ *   processed, bounced, ...) although it ended failed or dead, e.g. events that came while a
+ *   timed-out send was being failed over: resending would deliver it twice;
+ * - `not_retryable`: named by id but no longer failed, dead or cancelled (most often requeued
+ *   by an earlier retry), so a repeated retry of the same ids does nothing.
+ * A second message with the same idempotency key cannot exist (unique per tenant), so there
+ * is no duplicate of that kind to look for.
+ */
+export const keptBackReasons = ['suppressed', 'provider_has_it', 'not_retryable'] as const;
+export type KeptBackReason = (typeof keptBackReasons)[number];
+
+export interface KeptBackMessage {
   readonly id: string;
-  /** The recipients of the message that are on its tenant's suppression list (lower-cased). */
-  readonly addresses: readonly string[];
+  readonly reason: KeptBackReason;
+  /** `suppressed`: the recipients on the suppression list (lower-cased). */
+  readonly addresses?: readonly string[];
+  /** `provider_has_it`: what shows it, e.g. `delivered event from sendgrid`. */
+  readonly evidence?: readonly string[];
+  /** `not_retryable`: the status the message has now. */
+  readonly status?: string;
 }
 
 export interface RetryReport {
   readonly dryRun: boolean;
-  /** Failed, dead or cancelled messages the target matched. */
+  /** Messages the target matched: for a filter its failed, dead or cancelled ones; for ids every id. */
   readonly matched: number;
   /** Moved back to `queued` (in a dry run: would be). */
   readonly requeued: number;
-  /** Matched but kept as they are: a recipient has been suppressed since. */
-  readonly suppressedCount: number;
-  /** The first of those, with the addresses at fault. */
-  readonly suppressed: readonly SuppressedMessage[];
+  /** The first of those, by id. */
+  readonly requeuedIds: readonly string[];
+  /** Matched but left as they are, counted by reason. */
+  readonly keptBackCount: Readonly<Record<KeptBackReason, number>>;
+  /** The first of those, with the reason and what shows it. */
+  readonly keptBack: readonly KeptBackMessage[];
 }
 
-/** Most suppressed messages listed one by one in a report; the count covers all. */
+/** Most messages listed one by one in a report (per list); the counts cover all. */
 export const RETRY_REPORT_LIMIT = 1000;
 const CHUNK = 500;
 const idsSchema = z.array(z.string().min(1)).min(1).max(10_000);
 
 /**
- * Bulk retry as operators mean it: requeue failed, dead or cancelled mail, except mail to an
- * address suppressed since it was accepted (resending a hard bounce hurts the sender's
- * reputation). The check and the requeue happen in one transaction.
+ * Bulk retry as operators mean it: requeue failed, dead or cancelled mail, except what must
+ * not be sent again (see `KeptBackReason`). The checks and the requeue happen in one
+ * transaction, and the requeue is guarded by the status, so two operators retrying the same
+ * mail at once requeue each message once.
  */
 export function createRetryApi(ctx: StoreContext) {
   const { db } = ctx;
@@ -54,24 +77,33 @@ export function createRetryApi(ctx: StoreContext) {
     const ids = 'ids' in target ? [...new Set(parseInput(idsSchema, target.ids, 'ids'))] : undefined;
     const where = 'filter' in target ? requeueFilterWhere(target.filter, tenantId) : { id: { in: ids ?? [] } };
     return db.$transaction(async (tx) => {
-      if (ids) await checkIds(tx, ids, tenantId);
-      const candidates = await tx.message.findMany({
-        where: { AND: [where, { status: { in: [...requeueableStatuses] } }] },
-        select: { id: true },
-        orderBy: { id: 'asc' },
-      });
-      const suppressed = await suppressedRecipients(
+      const moved = ids ? await checkIds(tx, ids, tenantId) : [];
+      const candidates = (
+        await tx.message.findMany({
+          where: { AND: [where, { status: { in: [...requeueableStatuses] } }] },
+          select: { id: true },
+          orderBy: { id: 'asc' },
+        })
+      ).map((row) => row.id);
+      const suppressed = await suppressedRecipients(tx, candidates);
+      const taken = await providerEvidence(
         tx,
-        candidates.map((row) => row.id),
+        candidates.filter((id) => !suppressed.has(id)),
       );
-      const eligible = candidates.map((row) => row.id).filter((id) => !suppressed.has(id));
+      const eligible = candidates.filter((id) => !suppressed.has(id) && !taken.has(id));
       const requeued = dryRun ? eligible.length : await requeue(tx, eligible, request.reason);
+      const keptBack: KeptBackMessage[] = [
+        ...[...suppressed].map(([id, addresses]) => ({ id, reason: 'suppressed' as const, addresses: [...addresses].sort() })),
+        ...[...taken].map(([id, evidence]) => ({ id, reason: 'provider_has_it' as const, evidence: [...evidence].sort() })),
+        ...moved,
+      ];
       return {
         dryRun,
-        matched: candidates.length,
+        matched: candidates.length + moved.length,
         requeued,
-        suppressedCount: suppressed.size,
-        suppressed: [...suppressed].slice(0, RETRY_REPORT_LIMIT).map(([id, addresses]) => ({ id, addresses: [...addresses].sort() })),
+        requeuedIds: eligible.slice(0, RETRY_REPORT_LIMIT),
+        keptBackCount: { suppressed: suppressed.size, provider_has_it: taken.size, not_retryable: moved.length },
+        keptBack: keptBack.slice(0, RETRY_REPORT_LIMIT),
       };
     });
   }
@@ -89,21 +121,17 @@ export function createRetryApi(ctx: StoreContext) {
     return filterWhere(parsed);
   }
 
-  /** Every id must be this tenant's and retryable, or nothing changes. */
-  async function checkIds(tx: Prisma.TransactionClient, ids: readonly string[], tenantId: string | undefined): Promise<void> {
+  /** Every id must be this tenant's, or nothing changes; the ones that moved on are reported, not refused. */
+  async function checkIds(tx: Prisma.TransactionClient, ids: readonly string[], tenantId: string | undefined): Promise<KeptBackMessage[]> {
     const rows = await tx.message.findMany({ where: { id: { in: [...ids] } }, select: { id: true, status: true, tenantId: true } });
     const visible = rows.filter((row) => tenantId === undefined || row.tenantId === tenantId);
     const found = new Set(visible.map((row) => row.id));
     const missing = ids.filter((id) => !found.has(id));
     if (missing.length > 0) throw new StoreError('NOT_FOUND', `no message with id ${missing.join(', ')}`, { ids: missing });
-    const refused = visible.filter((row) => !isRequeueable(row.status));
-    if (refused.length > 0) {
-      throw new StoreError(
-        'INVALID_STATE',
-        `only ${requeueableStatuses.join(', ')} messages can be retried: ${refused.map((row) => `${row.id} is ${row.status}`).join(', ')}`,
-        { messages: refused.map((row) => ({ id: row.id, status: row.status })) },
-      );
-    }
+    return visible
+      .filter((row) => !isRequeueable(row.status))
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .map((row) => ({ id: row.id, reason: 'not_retryable', status: row.status }));
   }
 
   /** Message id -> its suppressed recipients, matched against the message's own tenant's list. */
@@ -119,11 +147,26 @@ export function createRetryApi(ctx: StoreContext) {
           WHERE r.message_id IN (${chunk.map((_, index) => p(index + 1)).join(', ')})`,
         ...chunk,
       );
-      for (const row of rows) {
-        const addresses = found.get(row.message_id) ?? new Set();
-        addresses.add(row.address);
-        found.set(row.message_id, addresses);
-      }
+      for (const row of rows) addTo(found, row.message_id, row.address);
+    }
+    return found;
+  }
+
+  /** Message id -> what shows a provider has it: an accepted attempt or any webhook event tied to it. */
+  async function providerEvidence(tx: Prisma.TransactionClient, ids: readonly string[]): Promise<Map<string, Set<string>>> {
+    const found = new Map<string, Set<string>>();
+    for (let start = 0; start < ids.length; start += CHUNK) {
+      const chunk = ids.slice(start, start + CHUNK);
+      const attempts = await tx.attempt.findMany({
+        where: { messageId: { in: chunk }, outcome: 'accepted' },
+        select: { messageId: true, provider: true },
+      });
+      const events = await tx.event.findMany({
+        where: { messageId: { in: chunk } },
+        select: { messageId: true, provider: true, type: true },
+      });
+      for (const row of attempts) addTo(found, row.messageId, `accepted by ${row.provider}`);
+      for (const row of events) if (row.messageId !== null) addTo(found, row.messageId, `${row.type} event from ${row.provider}`);
     }
     return found;
   }
@@ -149,4 +192,10 @@ export function createRetryApi(ctx: StoreContext) {
   }
 
   return { retryMessages };
+}
+
+function addTo(map: Map<string, Set<string>>, key: string, value: string): void {
+  const values = map.get(key) ?? new Set();
+  values.add(value);
+  map.set(key, values);
 }

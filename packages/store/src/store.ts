@@ -72,7 +72,7 @@ export interface MailStore extends DispatchQueue, SuppressionApi, ApiKeyApi, Hea
   oldestUnsentAt(scope?: TenantScope): Promise<number | undefined>;
   setProviderState(provider: string, state: ProviderState, note?: string): Promise<ProviderStateRecord>;
   listProviderStates(): Promise<ProviderStateRecord[]>;
-  /** Bulk retry for operators: requeue, keeping back mail to addresses suppressed since (one transaction). */
+  /** Bulk retry for operators: requeue, keeping back what must not go out again (suppressed since, a provider has it); one transaction. */
   retryMessages(request: RetryRequest): Promise<RetryReport>;
   /** The attempt log per provider since a time (epoch ms): counts, latency, last provider fault. */
   providerActivity(since: number): Promise<ProviderActivity[]>;

@@ -1,4 +1,5 @@
 import { requeueableStatuses } from '@mailroute/core';
+import type { KeptBackMessage, KeptBackReason } from '@mailroute/store';
 import { type Command, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, parseFlags, println, UsageError } from './io.js';
 import { progressBar } from './output.js';
 import { connect, describeApiError, type MailrouteClient, remoteFlags } from './remote.js';
@@ -65,21 +66,25 @@ export const retryCommand: Command = async (args, io) => {
 
   try {
     const preview = await client.mail.retry.mutate(ids.length > 0 ? { ids, dryRun: true } : { filter, dryRun: true });
-    const kept = preview.suppressedCount > 0 ? `, ${preview.suppressedCount} kept back (a recipient is suppressed)` : '';
-    println(io.stdout, `${preview.matched} matching message(s): ${preview.requeued} to requeue${kept}`);
-    if (values['dry-run'] || preview.requeued === 0) return EXIT_OK;
+    println(io.stdout, `${preview.matched} matching message(s): ${preview.requeued} to requeue${keptBackText(preview.keptBackCount)}`);
+    if (values['dry-run']) {
+      for (const kept of preview.keptBack.slice(0, LISTED)) println(io.stdout, `  kept back ${kept.id}: ${whyKept(kept)}`);
+      if (preview.keptBack.length > LISTED) println(io.stdout, `  ... and more (mailroute export lists every message)`);
+      return EXIT_OK;
+    }
+    if (preview.requeued === 0) return EXIT_OK;
 
     const bar = progressBar(io.stdout, preview.requeued, 'requeueing');
     let requeued = 0;
-    let suppressed = 0;
+    const kept: Record<KeptBackReason, number> = { suppressed: 0, provider_has_it: 0, not_retryable: 0 };
     for await (const chunk of ids.length > 0 ? chunks(ids) : pages(client, filter)) {
       const report = await client.mail.retry.mutate({ ids: chunk, reason });
       requeued += report.requeued;
-      suppressed += report.suppressedCount;
+      for (const why of keptBackReasons) kept[why] += report.keptBackCount[why];
       bar.update(requeued);
     }
     bar.finish();
-    println(io.stdout, `requeued ${requeued} message(s)${suppressed > 0 ? `; ${suppressed} kept back (suppressed recipient)` : ''}`);
+    println(io.stdout, `requeued ${requeued} message(s)${keptBackText(kept)}`);
     return EXIT_OK;
   } catch (error) {
     const { text, badInput } = describeApiError(error);
@@ -87,6 +92,27 @@ export const retryCommand: Command = async (args, io) => {
     return badInput ? EXIT_USAGE : EXIT_RUNTIME;
   }
 };
+
+/** Kept-back messages a dry run lists one by one. */
+const LISTED = 20;
+
+const reasonText: Record<KeptBackReason, string> = {
+  suppressed: 'a recipient is suppressed',
+  provider_has_it: 'a provider already has it',
+  not_retryable: 'no longer failed or dead',
+};
+// A type-only import keeps the store (and its database drivers) out of this command.
+const keptBackReasons = Object.keys(reasonText) as KeptBackReason[];
+
+function keptBackText(counts: Readonly<Record<KeptBackReason, number>>): string {
+  const parts = keptBackReasons.filter((why) => counts[why] > 0).map((why) => `${counts[why]} ${reasonText[why]}`);
+  return parts.length === 0 ? '' : `; kept back: ${parts.join(', ')}`;
+}
+
+function whyKept(kept: KeptBackMessage): string {
+  const facts = [...(kept.addresses ?? []), ...(kept.evidence ?? []), ...(kept.status ? [`now ${kept.status}`] : [])];
+  return `${reasonText[kept.reason]}${facts.length > 0 ? ` (${facts.join(', ')})` : ''}`;
+}
 
 function* chunks(ids: readonly string[]): Generator<string[]> {
   for (let start = 0; start < ids.length; start += CHUNK) yield ids.slice(start, start + CHUNK);

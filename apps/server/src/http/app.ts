@@ -2,11 +2,12 @@ import { type ApiDependencies, appRouter, createContextFactory } from '@mailrout
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import type { MailrouteConfig } from '../config/schema.js';
+import { DEFAULT_WEBHOOK_BODY_LIMIT_BYTES, type MailrouteConfig } from '../config/schema.js';
 import { registerBodyBudget } from './body-budget.js';
 import { drainRequest, edgeCodeOf, sendEdgeError } from './errors.js';
 import { registerRateLimit } from './rate-limit.js';
 import type { Readiness } from './readiness.js';
+import { registerWebhookRoutes } from './webhooks.js';
 
 export interface HttpAppOptions {
   readonly settings: MailrouteConfig['server'];
@@ -14,12 +15,21 @@ export interface HttpAppOptions {
   readonly api: ApiDependencies;
   readonly readiness: () => Promise<Readiness>;
   readonly role: string;
+  /** Largest provider webhook body (`webhooks.bodyLimitBytes`). */
+  readonly webhookBodyLimitBytes?: number;
 }
 
 type AppRouter = typeof appRouter;
 
-/** Fastify with tRPC at /trpc, /healthz and /readyz, a body limit and per-key rate limits. */
-export async function createHttpApp({ settings, logger, api, readiness, role }: HttpAppOptions): Promise<FastifyInstance> {
+/** Fastify with tRPC at /trpc, provider webhooks at /webhooks, /healthz and /readyz, body limits and per-key rate limits. */
+export async function createHttpApp({
+  settings,
+  logger,
+  api,
+  readiness,
+  role,
+  webhookBodyLimitBytes = DEFAULT_WEBHOOK_BODY_LIMIT_BYTES,
+}: HttpAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: settings.bodyLimitBytes,
@@ -50,7 +60,9 @@ export async function createHttpApp({ settings, logger, api, readiness, role }: 
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     const message =
       code === 'PAYLOAD_TOO_LARGE'
-        ? `request body exceeds the limit of ${settings.bodyLimitBytes} bytes (server.bodyLimitBytes)`
+        ? request.url.startsWith('/webhooks/')
+          ? `request body exceeds the limit of ${webhookBodyLimitBytes} bytes (webhooks.bodyLimitBytes)`
+          : `request body exceeds the limit of ${settings.bodyLimitBytes} bytes (server.bodyLimitBytes)`
         : status >= 500
           ? 'internal error; the server log has the detail'
           : error.message;
@@ -68,6 +80,8 @@ export async function createHttpApp({ settings, logger, api, readiness, role }: 
     const state = await readiness();
     return state.ready ? { status: 'ready', role } : reply.code(503).send({ status: 'not ready', role, reason: state.reason });
   });
+
+  await registerWebhookRoutes(app, api, webhookBodyLimitBytes);
 
   const createContext = createContextFactory(api);
   const trpcOptions: FastifyTRPCPluginOptions<AppRouter>['trpcOptions'] = {

@@ -1,4 +1,5 @@
-import type { ApiDependencies } from '@mailroute/api';
+import type { ApiDependencies, SubscriptionConfirmer, WebhookSettings } from '@mailroute/api';
+import { type CertificateSource, httpsCertificateSource } from '@mailroute/providers/ses';
 import { createStore, type MailStore } from '@mailroute/store';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -30,6 +31,10 @@ export interface ServiceOptions {
   readonly print: (text: string) => void;
   /** Command-line `--host` / `--port`, over `server.host` / `server.port`. */
   readonly listen?: { readonly host?: string; readonly port?: number };
+  /** Where SNS signing certificates come from; HTTPS from SNS hosts (cached) by default. Tests inject their own. */
+  readonly certificateSource?: CertificateSource;
+  /** Calls SNS SubscribeURLs; `fetch` by default. */
+  readonly confirmSubscription?: SubscriptionConfirmer;
 }
 
 export interface Service {
@@ -69,6 +74,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     const api: ApiDependencies = {
       store,
       providerNames: () => config.providers.map((provider) => provider.name),
+      webhooks: {
+        settings: () => webhookSettings(config),
+        certificateSource: options.certificateSource ?? httpsCertificateSource(),
+        ...(options.confirmSubscription ? { confirmSubscription: options.confirmSubscription } : {}),
+        logger,
+      },
       ...(role === 'all' ? { liveProviders: () => worker?.router().health() ?? [], wake: () => worker?.dispatcher.wake() } : {}),
     };
     // Loaded only by API processes: a worker never holds Fastify and the tRPC router.
@@ -79,6 +90,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       api,
       role,
       readiness: createReadinessCheck(config.database.url, () => stopping),
+      webhookBodyLimitBytes: config.webhooks.bodyLimitBytes,
     });
     await app.listen({ host: options.listen?.host ?? config.server.host, port: options.listen?.port ?? config.server.port });
     url = listeningUrl(app);
@@ -142,6 +154,20 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       })();
       return stopped;
     },
+  };
+}
+
+/** The providers' webhook keys and topics as configured now (after any reload). */
+function webhookSettings(config: MailrouteConfig): WebhookSettings {
+  return {
+    toleranceSeconds: config.webhooks.toleranceSeconds,
+    maxEventsPerRequest: config.webhooks.maxEventsPerRequest,
+    sendgrid: config.providers.flatMap((provider) =>
+      provider.type === 'sendgrid' ? [{ name: provider.name, publicKey: provider.webhookPublicKey }] : [],
+    ),
+    ses: config.providers.flatMap((provider) =>
+      provider.type === 'ses' ? [{ name: provider.name, topicArns: provider.webhookTopicArns }] : [],
+    ),
   };
 }
 

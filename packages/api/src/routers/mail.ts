@@ -115,7 +115,11 @@ export const mailRouter = router({
       return ctx.deps.store.listMessages({ ...toFilter(filter), tenantId: ctx.tenantId }, defined({ cursor, limit }));
     }),
 
-  /** Requeues failed, dead or cancelled mail by ids or filter, except mail to addresses suppressed since. */
+  /**
+   * Requeues failed, dead or cancelled mail by ids or filter, keeping back what must not go out
+   * again (a recipient suppressed since, a provider that already has it); the report says what
+   * was (dry run: would be) requeued and what was kept back and why. Repeating it does nothing.
+   */
   retry: scoped('admin')
     .input(retrySchema)
     .mutation(async ({ ctx, input }) => {
