@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isSendgridPublicKey } from './webhook-signature.js';
 
 /** SendGrid's global API host. */
 export const SENDGRID_GLOBAL_URL = 'https://api.sendgrid.com';
@@ -15,8 +16,12 @@ export const sendGridProviderConfigSchema = z.strictObject({
   sandboxMode: z.boolean().default(false),
   /** IP pool to send from (SendGrid accepts 2 to 64 characters). */
   ipPoolName: z.string().min(2).max(64).optional(),
-  /** Base64 ECDSA public key of the signed Event Webhook, for the webhook verifier. */
-  webhookPublicKey: z.string().min(1).optional(),
+  /** Base64 ECDSA public key of the signed Event Webhook, for the webhook verifier; checked at load. */
+  webhookPublicKey: z
+    .string()
+    .min(1)
+    .refine(isSendgridPublicKey, 'must be the EC public key SendGrid shows as the Verification Key (base64)')
+    .optional(),
   /** `verify()` gives up after this long: a health check must never hang. */
   verifyTimeoutMs: z.number().int().positive().default(5_000),
 });

@@ -17,6 +17,7 @@ export { classifySendGridError, type SendGridFailureContext, type SendGridRespon
 export { createSendGridProvider, type SendGridProviderDeps } from './provider.js';
 export { parseSendgridEvents, SENDGRID_PROVIDER_TYPE } from './webhook-events.js';
 export {
+  isSendgridPublicKey,
   parseSendgridPublicKey,
   SENDGRID_SIGNATURE_HEADER,
   SENDGRID_TIMESTAMP_HEADER,

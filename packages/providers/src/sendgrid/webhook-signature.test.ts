@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createSendgridSigner, sendgridEvent } from '../testing/index.js';
+import { sendGridProviderConfigSchema } from './config.js';
 import { parseSendgridPublicKey, verifySendgridSignature } from './webhook-signature.js';
 
 const NOW = 1_764_000_000_000;
@@ -114,5 +115,16 @@ describe('parseSendgridPublicKey', () => {
   it('reads the base64 key SendGrid shows and refuses other text', () => {
     expect(parseSendgridPublicKey(signer.publicKey).asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
     expect(() => parseSendgridPublicKey('bm90IGEga2V5')).toThrow();
+  });
+});
+
+describe('sendGridProviderConfigSchema webhookPublicKey', () => {
+  const entry = { type: 'sendgrid', name: 'sg', apiKey: 'SG.x.y' } as const;
+
+  it('accepts the Verification Key and refuses text that is not an EC public key at load', () => {
+    expect(sendGridProviderConfigSchema.parse({ ...entry, webhookPublicKey: signer.publicKey }).webhookPublicKey).toBe(signer.publicKey);
+    const refused = sendGridProviderConfigSchema.safeParse({ ...entry, webhookPublicKey: 'paste-key-here' });
+    expect(refused.success).toBe(false);
+    expect(refused.error?.issues[0]).toMatchObject({ path: ['webhookPublicKey'], message: expect.stringContaining('Verification Key') });
   });
 });

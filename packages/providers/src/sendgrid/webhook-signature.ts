@@ -22,6 +22,15 @@ export function parseSendgridPublicKey(text: string): KeyObject {
   return key;
 }
 
+export function isSendgridPublicKey(text: string): boolean {
+  try {
+    parseSendgridPublicKey(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Checks a signed Event Webhook post: ECDSA P-256 with SHA-256 over the timestamp header followed
  * by the raw body, exactly the bytes received. A timestamp outside the tolerance (stale, or too far
