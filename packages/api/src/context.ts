@@ -14,6 +14,8 @@ export interface ApiDependencies {
   /** Wakes the in-process worker after requeue (optional). */
   readonly wake?: () => void;
   readonly now?: () => number;
+  /** A heartbeat older than this is a dead process, left out of `providers.health` (`health.staleAfterMs`; default 20 s). */
+  readonly processStaleAfterMs?: number;
   /** Provider webhook endpoints; absent, they answer 404. */
   readonly webhooks?: WebhookDependencies;
 }

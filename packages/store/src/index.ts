@@ -20,6 +20,8 @@ export { type ApiKeyApi, type ApiKeyRecord, type ApiKeyScope, apiKeyScopes, type
 export { DEFAULT_DATABASE_URL, type Dialect, dialectOf } from './dialect.js';
 export type { EnqueueOptions, EnqueueResult, GroupCommitStats } from './enqueue.js';
 export { isStoreError, StoreError, type StoreErrorCode } from './errors.js';
+export { EXPORT_PAGE_DEFAULT, EXPORT_PAGE_MAX, type ExportPage, type ExportRow } from './export.js';
+export type { EventCountApi } from './event-counts.js';
 export type { EventApi, EventEffect, IngestReport } from './events.js';
 export { MAX_EVENTS_PER_INGEST, MAX_PAYLOAD_BYTES } from './events-input.js';
 export {

@@ -7,11 +7,13 @@ import { openDatabase } from './database.js';
 import { DEFAULT_DATABASE_URL, type Dialect, dialectOf } from './dialect.js';
 import { createDispatchQueue } from './dispatch.js';
 import { createEnqueuer, type EnqueueOptions, type EnqueueResult, type GroupCommitStats } from './enqueue.js';
+import { createEventCountApi, type EventCountApi } from './event-counts.js';
 import { createEventApi, type EventApi } from './events.js';
+import { createExportApi, type ExportApi } from './export.js';
 import type { MessageFilter, PageRequest, ProviderState } from './filters.js';
 import { createHeartbeatApi, type HeartbeatApi } from './heartbeats.js';
-import { migrateDatabase } from './migrate.js';
 import { createLeaseApi, type LeaseApi } from './leases.js';
+import { migrateDatabase } from './migrate.js';
 import { createLocalSignal, createPgSignal } from './notify.js';
 import {
   createOperatorApi,
@@ -58,7 +60,16 @@ export interface StoreStats {
 }
 
 /** Durable storage of mail: the dispatcher's queue plus what the api and operators need. */
-export interface MailStore extends DispatchQueue, SuppressionApi, ApiKeyApi, HeartbeatApi, EventApi, LeaseApi, AlertApi, AlertInputApi {
+export interface MailStore
+  extends DispatchQueue,
+    SuppressionApi,
+    ApiKeyApi,
+    HeartbeatApi,
+    EventCountApi,
+    EventApi,
+    LeaseApi,
+    AlertApi,
+    AlertInputApi {
   readonly dialect: Dialect;
   /** Stores one message (group commit); resolves after the commit is durable. */
   enqueue(content: MessageContent, options?: EnqueueOptions): Promise<EnqueueResult>;
@@ -66,6 +77,8 @@ export interface MailStore extends DispatchQueue, SuppressionApi, ApiKeyApi, Hea
   enqueueMany(contents: readonly MessageContent[], options?: EnqueueOptions): Promise<EnqueueResult[]>;
   getMessage(id: string, scope?: TenantScope): Promise<MessageDetail | undefined>;
   listMessages(filter?: MessageFilter, page?: PageRequest): Promise<MessagePage>;
+  /** What `listMessages` matches, as rows for customer support, a page at a time (bounded memory at any size). */
+  exportMessages: ExportApi['exportMessages'];
   requeue(target: RequeueTarget, options?: RequeueOptions): Promise<RequeueResult>;
   cancel(id: string, options?: TenantScope & { readonly reason?: string }): Promise<{ id: string; previous: MessageStatus }>;
   countByStatus(scope?: TenantScope): Promise<Record<MessageStatus, number>>;
@@ -110,9 +123,11 @@ export async function createStore(options: StoreOptions = {}): Promise<MailStore
   const suppressions = createSuppressionApi(ctx);
   const apiKeys = createApiKeyApi(ctx);
   const retry = createRetryApi(ctx);
+  const exporter = createExportApi(ctx);
   const activity = createProviderActivityApi(ctx);
   const events = createEventApi(ctx);
   const heartbeats = createHeartbeatApi(ctx);
+  const eventCounts = createEventCountApi(ctx);
   const leases = createLeaseApi(ctx);
   const alerts = createAlertApi(ctx);
   const alertInputs = createAlertInputApi(ctx);
@@ -125,9 +140,11 @@ export async function createStore(options: StoreOptions = {}): Promise<MailStore
     ...suppressions,
     ...apiKeys,
     ...retry,
+    ...exporter,
     ...activity,
     ...events,
     ...heartbeats,
+    ...eventCounts,
     ...leases,
     ...alerts,
     ...alertInputs,

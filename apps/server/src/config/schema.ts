@@ -101,6 +101,21 @@ const webhooksSchema = z.strictObject({
   bodyLimitBytes: z.number().int().positive().default(DEFAULT_WEBHOOK_BODY_LIMIT_BYTES),
 });
 
+const healthSchema = z.strictObject({
+  /** How often a process with a router (roles all and worker) reports its breakers; a breaker change reports at once. */
+  heartbeatIntervalMs: z.number().int().positive().default(5_000),
+  /** A process not heard from for this long is left out of `providers.health` (its row is deleted after ten times as long). */
+  staleAfterMs: z.number().int().positive().default(20_000),
+});
+
+const metricsSchema = z.strictObject({
+  /** `GET /metrics` (Prometheus text format, no API key) on the API port. */
+  enabled: z.boolean().default(true),
+  /** A separate listener for /metrics; how a worker-only process exposes its in-process counters. */
+  port: z.number().int().min(0).max(65_535).optional(),
+  host: z.string().min(1).default('127.0.0.1'),
+});
+
 export const configSchema = z
   .strictObject({
     database: z.strictObject({ url: z.string().min(1).default('file:./data/mailroute.db') }).default({ url: 'file:./data/mailroute.db' }),
@@ -110,6 +125,8 @@ export const configSchema = z
     worker: workerSchema.default(workerSchema.parse({})),
     server: serverSchema.default(serverSchema.parse({})),
     webhooks: webhooksSchema.default(webhooksSchema.parse({})),
+    health: healthSchema.default(healthSchema.parse({})),
+    metrics: metricsSchema.default(metricsSchema.parse({})),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();

@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import { DEFAULT_WEBHOOK_BODY_LIMIT_BYTES, type MailrouteConfig } from '../config/schema.js';
 import { registerBodyBudget } from './body-budget.js';
 import { drainRequest, edgeCodeOf, sendEdgeError } from './errors.js';
+import type { ServiceMetrics } from './metrics.js';
+import { registerMetricsRoute } from './metrics-route.js';
 import { registerRateLimit } from './rate-limit.js';
 import type { Readiness } from './readiness.js';
 import { registerWebhookRoutes } from './webhooks.js';
@@ -15,6 +17,8 @@ export interface HttpAppOptions {
   readonly api: ApiDependencies;
   readonly readiness: () => Promise<Readiness>;
   readonly role: string;
+  /** Serves `GET /metrics` (no API key) when given. */
+  readonly metrics?: ServiceMetrics;
   /** Largest provider webhook body (`webhooks.bodyLimitBytes`). */
   readonly webhookBodyLimitBytes?: number;
 }
@@ -28,6 +32,7 @@ export async function createHttpApp({
   api,
   readiness,
   role,
+  metrics,
   webhookBodyLimitBytes = DEFAULT_WEBHOOK_BODY_LIMIT_BYTES,
 }: HttpAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -82,6 +87,7 @@ export async function createHttpApp({
   });
 
   await registerWebhookRoutes(app, api, webhookBodyLimitBytes);
+  if (metrics) registerMetricsRoute(app, metrics);
 
   const createContext = createContextFactory(api);
   const trpcOptions: FastifyTRPCPluginOptions<AppRouter>['trpcOptions'] = {

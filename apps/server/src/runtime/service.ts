@@ -1,4 +1,5 @@
 import type { ApiDependencies, SubscriptionConfirmer, WebhookSettings } from '@mailroute/api';
+import type { Router } from '@mailroute/core';
 import { type CertificateSource, httpsCertificateSource } from '@mailroute/providers/ses';
 import { createStore, type MailStore } from '@mailroute/store';
 import type { FastifyInstance } from 'fastify';
@@ -6,6 +7,8 @@ import type { Logger } from 'pino';
 import { withCaptureFallback } from '../config/capture-fallback.js';
 import type { MailrouteConfig } from '../config/schema.js';
 import type { ConfigSource } from '../config/source.js';
+import type { ServiceMetrics } from '../http/metrics.js';
+import type { MetricsServer } from '../http/metrics-route.js';
 import { createReadinessCheck } from '../http/readiness.js';
 import { logOutcome, logRouterEvents } from '../logging.js';
 import { startWorker, type Worker } from '../worker/worker.js';
@@ -41,6 +44,8 @@ export interface Service {
   /** `http://host:port` of the API; absent for the worker role. */
   readonly url?: string;
   readonly worker?: Worker;
+  /** `http://host:port` of the separate /metrics listener (`metrics.port`). */
+  readonly metricsUrl?: string;
   readonly store: MailStore;
   /** Re-reads and validates the configuration file; on any error the configuration in force stays. */
   reload(): Promise<ReloadResult>;
@@ -70,10 +75,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   let app: FastifyInstance | undefined;
   let stopping = false;
   let url: string | undefined;
+  const metrics = await createMetrics(role, config, store, () => worker?.router(), logger);
+  let metricsServer: MetricsServer | undefined;
   async function listen(): Promise<void> {
     const api: ApiDependencies = {
       store,
       providerNames: () => config.providers.map((provider) => provider.name),
+      processStaleAfterMs: config.health.staleAfterMs,
       webhooks: {
         settings: () => webhookSettings(config),
         certificateSource: options.certificateSource ?? httpsCertificateSource(),
@@ -90,6 +98,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       api,
       role,
       readiness: createReadinessCheck(config.database.url, () => stopping),
+      ...(metrics && config.metrics.port === undefined ? { metrics } : {}),
       webhookBodyLimitBytes: config.webhooks.bodyLimitBytes,
     });
     await app.listen({ host: options.listen?.host ?? config.server.host, port: options.listen?.port ?? config.server.port });
@@ -113,13 +122,23 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       worker = await startWorker({
         store,
         config,
+        role,
         onError: (error, during) => logger.error({ err: error, during }, 'worker storage error'),
-        onRouter: (router) => logRouterEvents(router, logger),
+        onRouter: (router) => {
+          logRouterEvents(router, logger);
+          metrics?.observeRouter(router);
+        },
         onOutcome: (outcome) => logOutcome(outcome, logger),
       });
       logger.info({ owner: worker.owner, providers: config.providers.map((provider) => provider.name) }, 'worker started');
     }
+    if (metrics && config.metrics.port !== undefined) {
+      const { startMetricsServer } = await import('../http/metrics-route.js');
+      metricsServer = await startMetricsServer(metrics, config.metrics.host, config.metrics.port);
+      logger.info({ url: metricsServer.url }, 'metrics listening');
+    }
   } catch (error) {
+    await metricsServer?.close();
     await app?.close();
     await worker?.stop({ graceMs: 0 });
     await store.close();
@@ -142,6 +161,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   return {
     ...(url ? { url } : {}),
     ...(worker ? { worker } : {}),
+    ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
     store,
     reload,
     stop() {
@@ -149,6 +169,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         stopping = true;
         // Fastify answers 503 to new requests and waits for the ones in flight (their mail is committed).
         await app?.close();
+        await metricsServer?.close();
         await worker?.stop();
         await store.close();
       })();
@@ -169,6 +190,27 @@ function webhookSettings(config: MailrouteConfig): WebhookSettings {
       provider.type === 'ses' ? [{ name: provider.name, topicArns: provider.webhookTopicArns }] : [],
     ),
   };
+}
+
+/**
+ * /metrics is served on the API port, or on `metrics.port` when set: the only way for a
+ * worker-only process, which has no API port, to expose its provider counters.
+ */
+async function createMetrics(
+  role: Role,
+  config: MailrouteConfig,
+  store: MailStore,
+  liveRouter: () => Router | undefined,
+  logger: Logger,
+): Promise<ServiceMetrics | undefined> {
+  if (!config.metrics.enabled || (role === 'worker' && config.metrics.port === undefined)) return undefined;
+  const { createServiceMetrics } = await import('../http/metrics.js');
+  return createServiceMetrics({
+    store,
+    staleAfterMs: config.health.staleAfterMs,
+    ...(role === 'api' ? {} : { liveRouter }),
+    onError: (error) => logger.error({ err: error }, 'metrics: database read failed'),
+  });
 }
 
 function listeningUrl(app: FastifyInstance): string {

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { createDispatcher, type Dispatcher, type DispatchOutcome, defaultBreakerOptions, type Router } from '@mailroute/core';
 import type { MailStore } from '@mailroute/store';
 import type { MailrouteConfig } from '../config/schema.js';
+import { startHeartbeat } from './heartbeat.js';
 import { observedQueue } from './observed-queue.js';
 import { type ProviderOverrides, watchProviderOverrides } from './overrides.js';
 import { buildRouter } from './router.js';
@@ -25,6 +26,8 @@ export interface Worker {
 export interface WorkerOptions {
   readonly store: MailStore;
   readonly config: MailrouteConfig;
+  /** Reported in this process's heartbeat (`all` or `worker`). */
+  readonly role?: string;
   readonly onError?: (error: unknown, during: string) => void;
   /** Hears every router this worker builds (the first and each reload), e.g. to log its events. */
   readonly onRouter?: (router: Router) => void;
@@ -45,13 +48,29 @@ export function longestSendMs(config: MailrouteConfig): number {
 const RETIRE_MARGIN_MS = 5_000;
 
 /** The dispatcher wired to the store and to providers built from configuration. */
-export async function startWorker({ store, config, onError = () => {}, onRouter = () => {}, onOutcome }: WorkerOptions): Promise<Worker> {
+export async function startWorker({
+  store,
+  config,
+  role = 'worker',
+  onError = () => {},
+  onRouter = () => {},
+  onOutcome,
+}: WorkerOptions): Promise<Worker> {
   const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const overrides: ProviderOverrides = await watchProviderOverrides(store, config.worker.overridesRefreshMs, (error) =>
     onError(error, 'overrides'),
   );
   const first = await buildRouter(config, overrides.isEnabled);
   onRouter(first);
+  const heartbeat = startHeartbeat({
+    store,
+    id: owner,
+    role,
+    intervalMs: config.health.heartbeatIntervalMs,
+    pruneAfterMs: config.health.staleAfterMs * 10,
+    onError: (error) => onError(error, 'heartbeat'),
+  });
+  heartbeat.track(first);
   const routers = createRouterSwitch(first, (error) => onError(error, 'router close'));
   overrides.follow(routers.current);
   let retireAfterMs = longestSendMs(config) + RETIRE_MARGIN_MS;
@@ -75,6 +94,7 @@ export async function startWorker({ store, config, onError = () => {}, onRouter 
     async reload(next) {
       const router = await buildRouter(next, overrides.isEnabled);
       onRouter(router);
+      heartbeat.track(router);
       // The old router's sends may be as long as the old configuration allows.
       routers.swap(router, retireAfterMs);
       // The new breakers start closed: a forced-open provider is forced again before the next send.
@@ -83,6 +103,7 @@ export async function startWorker({ store, config, onError = () => {}, onRouter 
     },
     async stop({ graceMs = config.worker.shutdownGraceMs } = {}) {
       await dispatcher.stop({ graceMs });
+      await heartbeat.stop();
       overrides.stop();
       await routers.close();
     },

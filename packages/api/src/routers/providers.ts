@@ -1,5 +1,13 @@
 import type { BreakerState, ProviderHealth } from '@mailroute/core';
-import { type ProviderActivity, type ProviderState, providerStates } from '@mailroute/store';
+import {
+  type AttemptTally,
+  type ProcessBreaker,
+  type ProcessHeartbeat,
+  type ProviderActivity,
+  type ProviderHealthRecord,
+  type ProviderState,
+  providerStates,
+} from '@mailroute/store';
 import { z } from 'zod';
 import type { ApiDependencies } from '../context.js';
 import { apiError } from '../errors.js';
@@ -33,6 +41,61 @@ export interface RecentActivity extends Omit<ProviderActivity, 'provider'> {
 }
 
 const DEFAULT_WINDOW_MS = 15 * 60_000;
+export const DEFAULT_PROCESS_STALE_AFTER_MS = 20_000;
+/** The fixed windows of `providers.health`: what changed in the last minute, quarter hour and hour. */
+export const healthWindows = { '1m': 60_000, '15m': 15 * 60_000, '1h': 60 * 60_000 } as const;
+export type HealthWindow = keyof typeof healthWindows;
+
+export interface WindowView extends AttemptTally {
+  readonly windowMs: number;
+  /** Accepted over attempts the provider is answerable for (message faults left out); absent without such attempts. */
+  readonly successRate?: number;
+}
+
+/** One live process (a heartbeat younger than `health.staleAfterMs`). */
+export interface ProcessView {
+  readonly id: string;
+  readonly role: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly startedAt: number;
+  readonly seenAt: number;
+}
+
+/** One provider's breaker in one live process. */
+export interface ProcessBreakerView extends ProcessBreaker {
+  readonly process: string;
+  readonly host: string;
+  readonly seenAt: number;
+}
+
+/** Live processes: heartbeats seen within the stale limit. */
+export async function liveProcesses(deps: ApiDependencies, at: number): Promise<ProcessHeartbeat[]> {
+  return deps.store.listHeartbeats({ since: at - (deps.processStaleAfterMs ?? DEFAULT_PROCESS_STALE_AFTER_MS) });
+}
+
+function successRateOf(tally: AttemptTally): number | undefined {
+  const answerable = tally.attempts - (tally.failedByCategory.message ?? 0);
+  return answerable > 0 ? tally.accepted / answerable : undefined;
+}
+
+function windowsOf(record: ProviderHealthRecord | undefined): Record<HealthWindow, WindowView> {
+  const names = Object.keys(healthWindows) as HealthWindow[];
+  return Object.fromEntries(
+    names.map((name, index) => {
+      const tally = record?.windows[index] ?? { windowMs: healthWindows[name], attempts: 0, accepted: 0, failed: 0, failedByCategory: {} };
+      const rate = successRateOf(tally);
+      return [name, { ...tally, ...(rate === undefined ? {} : { successRate: rate }) }];
+    }),
+  ) as Record<HealthWindow, WindowView>;
+}
+
+function breakersIn(processes: readonly ProcessHeartbeat[], provider: string): ProcessBreakerView[] {
+  return processes.flatMap((beat) => {
+    const breaker = beat.breakers[provider];
+    return breaker ? [{ process: beat.id, host: beat.host, seenAt: beat.seenAt, ...breaker }] : [];
+  });
+}
 
 function breakerOf(health: ProviderHealth): NonNullable<ProviderView['breaker']> {
   return {
@@ -50,8 +113,8 @@ function breakerOf(health: ProviderHealth): NonNullable<ProviderView['breaker']>
 function recentOf(activity: ProviderActivity | undefined): RecentActivity {
   if (!activity) return { attempts: 0, accepted: 0, failed: 0, failedByCategory: {} };
   const { provider: _, ...rest } = activity;
-  const answerable = activity.attempts - (activity.failedByCategory.message ?? 0);
-  return { ...rest, ...(answerable > 0 ? { successRate: activity.accepted / answerable } : {}) };
+  const rate = successRateOf(activity);
+  return { ...rest, ...(rate === undefined ? {} : { successRate: rate }) };
 }
 
 async function providerViews(deps: ApiDependencies): Promise<ProviderView[]> {
@@ -75,7 +138,11 @@ export const providersRouter = router({
   /** Every configured provider with its stored state and, in a process with a router, its live breaker. */
   list: scoped('read').query(({ ctx }) => providerViews(ctx.deps)),
 
-  /** `list` plus what every process's attempts say over a recent window: success rate, latency, last provider fault. */
+  /**
+   * `list` plus what every process reports: each live process's breaker per provider (heartbeats),
+   * and the attempt log over 1 min / 15 min / 1 h and over `windowMs` (`recent`): success rate,
+   * failures by category, latency percentiles, last success, last provider fault, delivery lag.
+   */
   health: scoped('read')
     .input(
       z
@@ -92,9 +159,39 @@ export const providersRouter = router({
     .query(async ({ ctx, input }) => {
       const windowMs = input?.windowMs ?? DEFAULT_WINDOW_MS;
       const at = ctx.now();
-      const [views, activity] = await Promise.all([providerViews(ctx.deps), ctx.deps.store.providerActivity(at - windowMs)]);
-      const byName = new Map(activity.map((entry) => [entry.provider, entry]));
-      return { at, windowMs, providers: views.map((view) => ({ ...view, recent: recentOf(byName.get(view.name)) })) };
+      const names = ctx.deps.providerNames();
+      const [views, activity, health, processes] = await Promise.all([
+        providerViews(ctx.deps),
+        ctx.deps.store.providerActivity(at - windowMs),
+        ctx.deps.store.providerHealth({ providers: names, windowsMs: Object.values(healthWindows) }),
+        liveProcesses(ctx.deps, at),
+      ]);
+      const recent = new Map(activity.map((entry) => [entry.provider, entry]));
+      const windowed = new Map(health.map((entry) => [entry.provider, entry]));
+      return {
+        at,
+        windowMs,
+        processes: processes.map(({ breakers: _, ...process }): ProcessView => process),
+        providers: views.map((view) => {
+          const record = windowed.get(view.name);
+          const breakers = breakersIn(processes, view.name);
+          const type = view.type ?? breakers[0]?.type;
+          return {
+            ...view,
+            ...(type === undefined ? {} : { type }),
+            recent: recentOf(recent.get(view.name)),
+            breakers,
+            openIn: breakers.filter((breaker) => breaker.state === 'open').length,
+            windows: windowsOf(record),
+            ...(record?.lastAttemptAt === undefined ? {} : { lastAttemptAt: record.lastAttemptAt }),
+            ...(record?.lastSuccessAt === undefined
+              ? {}
+              : { lastSuccessAt: record.lastSuccessAt, sinceLastSuccessMs: at - record.lastSuccessAt }),
+            ...(record?.lastError ? { lastError: record.lastError } : {}),
+            ...(record?.deliveryLag ? { deliveryLag: record.deliveryLag } : {}),
+          };
+        }),
+      };
     }),
 
   /**

@@ -1,18 +1,75 @@
 import { unsentStatuses } from '@mailroute/core';
+import type { ProviderActivity } from '@mailroute/store';
 import { router, scoped } from '../trpc.js';
+import { liveProcesses } from './providers.js';
+
+/** The window the overview judges providers by. */
+const OVERVIEW_WINDOW_MS = 15 * 60_000;
+
+export interface OpenBreaker {
+  readonly provider: string;
+  /** Live processes whose breaker for this provider is open, of `processes`. */
+  readonly openIn: number;
+  /** The earliest of those processes' open-since times. */
+  readonly since: number;
+}
+
+export interface WorstProvider {
+  readonly provider: string;
+  readonly successRate: number;
+  readonly attempts: number;
+  readonly windowMs: number;
+}
+
+/** The provider with the lowest success rate over the window among those the attempts judge (message faults left out). */
+function worstOf(activity: readonly ProviderActivity[], names: ReadonlySet<string>): WorstProvider | undefined {
+  let worst: WorstProvider | undefined;
+  for (const entry of activity) {
+    if (!names.has(entry.provider)) continue;
+    const answerable = entry.attempts - (entry.failedByCategory.message ?? 0);
+    if (answerable === 0) continue;
+    const successRate = entry.accepted / answerable;
+    if (!worst || successRate < worst.successRate) {
+      worst = { provider: entry.provider, successRate, attempts: entry.attempts, windowMs: OVERVIEW_WINDOW_MS };
+    }
+  }
+  return worst;
+}
 
 export const statsRouter = router({
-  /** The caller's tenant: messages by status, queue depth (not yet handed to a provider) and how late the oldest is. */
+  /**
+   * The caller's tenant: messages by status, queue depth (not yet handed to a provider) and how
+   * late the oldest is; and the service's providers: live processes, open breakers, the worst provider.
+   */
   overview: scoped('read').query(async ({ ctx }) => {
     const scope = { tenantId: ctx.tenantId };
-    const [counts, oldestUnsentAt] = await Promise.all([ctx.deps.store.countByStatus(scope), ctx.deps.store.oldestUnsentAt(scope)]);
     const at = ctx.now();
+    const [counts, oldestUnsentAt, processes, activity] = await Promise.all([
+      ctx.deps.store.countByStatus(scope),
+      ctx.deps.store.oldestUnsentAt(scope),
+      liveProcesses(ctx.deps, at),
+      ctx.deps.store.providerActivity(at - OVERVIEW_WINDOW_MS),
+    ]);
+    const names = new Set(ctx.deps.providerNames());
+    const openBreakers: OpenBreaker[] = [...names].flatMap((provider) => {
+      const open = processes.flatMap((beat) => {
+        const breaker = beat.breakers[provider];
+        return breaker?.state === 'open' ? [breaker.since] : [];
+      });
+      return open.length === 0 ? [] : [{ provider, openIn: open.length, since: Math.min(...open) }];
+    });
+    const worstProvider = worstOf(activity, names);
     return {
       at,
       counts,
       total: Object.values(counts).reduce((sum, count) => sum + count, 0),
       queueDepth: unsentStatuses.reduce((sum, status) => sum + counts[status], 0),
       ...(oldestUnsentAt === undefined ? {} : { oldestUnsentAt, oldestUnsentAgeMs: Math.max(0, at - oldestUnsentAt) }),
+      providers: {
+        processes: processes.length,
+        openBreakers,
+        ...(worstProvider ? { worstProvider } : {}),
+      },
     };
   }),
 });

@@ -60,7 +60,9 @@ export interface TestApi {
 
 /** A store on a fresh SQLite file, the router on 127.0.0.1, and API keys to call it with. */
 export async function startTestApi(
-  options: Partial<Pick<ApiDependencies, 'providerNames' | 'liveProviders' | 'now'>> & { maxBodySize?: number } = {},
+  options: Partial<Pick<ApiDependencies, 'providerNames' | 'liveProviders' | 'now' | 'processStaleAfterMs'>> & {
+    maxBodySize?: number;
+  } = {},
 ): Promise<TestApi> {
   const file = createSqliteFile();
   const store = await createStore({ url: file.url });
