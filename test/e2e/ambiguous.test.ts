@@ -88,7 +88,10 @@ describe('ambiguous send with ambiguousPolicy confirm', () => {
     expect(held.attempts.map((attempt) => [attempt.provider, attempt.errorCode])).toEqual([['sendgrid', 'CONNECTION_RESET']]);
 
     const email = 'confirmed@example.org';
-    const response = await postSigned([sendgridEvent({ event: 'processed', email, mailrouteId: id, xMessageId: xMessageId ?? '' })]);
+    const at = Math.floor(Date.now() / 1000);
+    const response = await postSigned([
+      sendgridEvent({ event: 'processed', email, mailrouteId: id, xMessageId: xMessageId ?? '', timestamp: at }),
+    ]);
     expect(response.status).toBe(200);
     await until(async () => (await client.mail.get.query({ id })).status === 'sent', 5_000, `${id} to be confirmed`);
 
@@ -97,7 +100,7 @@ describe('ambiguous send with ambiguousPolicy confirm', () => {
     expect(await copiesOf(id)).toHaveLength(1);
     expect((await copiesOf(id))[0]?.provider).toBe('sendgrid');
 
-    expect((await postSigned([sendgridEvent({ event: 'delivered', email, mailrouteId: id })])).status).toBe(200);
+    expect((await postSigned([sendgridEvent({ event: 'delivered', email, mailrouteId: id, timestamp: at + 1 })])).status).toBe(200);
     const detail = await client.mail.get.query({ id });
     expect(detail.status).toBe('delivered');
     expect(detail.attempts).toHaveLength(1);

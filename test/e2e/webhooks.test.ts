@@ -102,10 +102,11 @@ describe('SendGrid events through the real server process', () => {
   it('delivered: the final status, the attempt the events belong to, engagement facts', async () => {
     const { id, xMessageId } = await sendThroughSendgrid('guest@example.org', 'delivered');
     // SendGrid echoes custom_args as top-level keys; one event carries only the X-Message-Id.
+    const at = Math.floor(Date.now() / 1000);
     const events = [
-      sendgridEvent({ event: 'processed', email: 'guest@example.org', mailrouteId: id, xMessageId }),
-      sendgridEvent({ event: 'delivered', email: 'guest@example.org', xMessageId }),
-      sendgridEvent({ event: 'open', email: 'guest@example.org', mailrouteId: id, xMessageId }),
+      sendgridEvent({ event: 'processed', email: 'guest@example.org', mailrouteId: id, xMessageId, timestamp: at - 2 }),
+      sendgridEvent({ event: 'delivered', email: 'guest@example.org', xMessageId, timestamp: at - 1 }),
+      sendgridEvent({ event: 'open', email: 'guest@example.org', mailrouteId: id, xMessageId, timestamp: at }),
     ];
     const response = await postEvents(events);
     expect(response.status).toBe(200);
@@ -131,9 +132,10 @@ describe('SendGrid events through the real server process', () => {
   it('a hard bounce: bounced, the address suppressed for every provider, a later send refused', async () => {
     const to = 'no-such-guest@example.org';
     const { id, xMessageId } = await sendThroughSendgrid(to, 'bounce');
+    const at = Math.floor(Date.now() / 1000);
     const response = await postEvents([
-      sendgridEvent({ event: 'processed', email: to, mailrouteId: id, xMessageId }),
-      sendgridEvent({ event: 'bounce', email: to, mailrouteId: id, xMessageId }),
+      sendgridEvent({ event: 'processed', email: to, mailrouteId: id, xMessageId, timestamp: at - 1 }),
+      sendgridEvent({ event: 'bounce', email: to, mailrouteId: id, xMessageId, timestamp: at }),
     ]);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ received: 2, stored: 2, suppressed: 1 });

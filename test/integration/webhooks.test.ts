@@ -314,7 +314,10 @@ describe('SendGrid webhook: replays and duplicates', () => {
     const before = eventRows();
     const suppressionsBefore = suppressionRows();
     const responses = await Promise.all(posts.map((events) => signedPost(events)));
-    expect(responses.map((response) => response.statusCode), responses.find((response) => response.statusCode !== 200)?.body).toEqual(posts.map(() => 200));
+    expect(
+      responses.map((response) => response.statusCode),
+      responses.find((response) => response.statusCode !== 200)?.body,
+    ).toEqual(posts.map(() => 200));
     const reports = responses.map((response) => response.json() as { received: number; stored: number; duplicates: number });
     const received = posts.reduce((sum, events) => sum + events.length, 0);
     expect(reports.reduce((sum, report) => sum + report.received, 0)).toBe(received);
