@@ -24,6 +24,12 @@ describe('verifySendgridSignature', () => {
     expect(verifySendgridSignature(signed(), options)).toEqual({ ok: true });
   });
 
+  it('accepts a key parsed once beforehand', () => {
+    expect(verifySendgridSignature(signed(), { ...options, publicKey: parseSendgridPublicKey(signer.publicKey) })).toEqual({ ok: true });
+    const other = parseSendgridPublicKey(createSendgridSigner().publicKey);
+    expect(verifySendgridSignature(signed(), { ...options, publicKey: other })).toMatchObject({ ok: false, status: 401 });
+  });
+
   it('accepts the key as PEM too', () => {
     const pem = parseSendgridPublicKey(signer.publicKey).export({ type: 'spki', format: 'pem' }).toString();
     expect(verifySendgridSignature(signed(), { ...options, publicKey: pem })).toEqual({ ok: true });

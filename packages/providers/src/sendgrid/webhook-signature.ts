@@ -38,7 +38,8 @@ export function isSendgridPublicKey(text: string): boolean {
  */
 export function verifySendgridSignature(
   request: { rawBody: Buffer; signature: string | undefined; timestamp: string | undefined },
-  options: { publicKey: string; toleranceSeconds: number; now?: () => number },
+  /** `publicKey` as configured, or parsed once with parseSendgridPublicKey (parsing costs more than verifying). */
+  options: { publicKey: string | KeyObject; toleranceSeconds: number; now?: () => number },
 ): WebhookVerdict {
   const { signature, timestamp } = request;
   if (!signature || !timestamp) return { ok: false, status: 401, reason: 'the signature and timestamp headers are required' };
@@ -49,7 +50,7 @@ export function verifySendgridSignature(
   if (-skew > options.toleranceSeconds) return { ok: false, status: 403, reason: `the timestamp is ${-skew} s in the future` };
   let key: KeyObject;
   try {
-    key = parseSendgridPublicKey(options.publicKey);
+    key = typeof options.publicKey === 'string' ? parseSendgridPublicKey(options.publicKey) : options.publicKey;
   } catch {
     return { ok: false, status: 401, reason: 'the configured SendGrid webhook key is not a valid EC public key' };
   }
