@@ -1,0 +1,110 @@
+import type { MailError } from '@mailroute/core';
+import { z } from 'zod';
+import type { StoreContext } from './context.js';
+import { cursorWhere, encodeCursor, filterWhere, type MessageFilter, parseFilter, parseInput } from './filters.js';
+
+/** One message as customer support needs it: who, what, where it went, how it ended. */
+export interface ExportRow {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly status: string;
+  readonly to: readonly string[];
+  readonly cc: readonly string[];
+  readonly bcc: readonly string[];
+  readonly subject: string;
+  readonly provider?: string;
+  readonly providerMessageId?: string;
+  /** Provider calls made for it, across every round and worker. */
+  readonly attempts: number;
+  readonly lastErrorCode?: string;
+  readonly lastError?: string;
+  readonly createdAt: number;
+  readonly sentAt?: number;
+  readonly finishedAt?: number;
+  readonly deliveredAt?: number;
+}
+
+export interface ExportPage {
+  readonly rows: readonly ExportRow[];
+  /** Pass back as `cursor` for the next page; absent on the last page. */
+  readonly nextCursor?: string;
+}
+
+/** Rows per page: large enough that 100k rows are 20 round trips, small enough that a page is a few MB at most. */
+export const EXPORT_PAGE_DEFAULT = 1000;
+export const EXPORT_PAGE_MAX = 5000;
+
+const exportPageSchema = z.strictObject({
+  cursor: z.string().min(1).optional(),
+  limit: z.number().int().min(1).max(EXPORT_PAGE_MAX).default(EXPORT_PAGE_DEFAULT),
+});
+
+const exportSelect = {
+  id: true,
+  tenantId: true,
+  status: true,
+  to: true,
+  cc: true,
+  bcc: true,
+  subject: true,
+  provider: true,
+  providerMessageId: true,
+  lastErrorCode: true,
+  lastError: true,
+  createdAt: true,
+  sentAt: true,
+  finishedAt: true,
+  deliveredAt: true,
+  _count: { select: { attempts: true } },
+} as const;
+
+/**
+ * The messages a filter (the same as `listMessages`) matches, page by page on the same
+ * keyset cursor, newest first: an export of any size holds one page in memory at a time and
+ * never skips or repeats a row while new mail arrives.
+ */
+export function createExportApi(ctx: StoreContext) {
+  const { db } = ctx;
+
+  async function exportMessages(filter: MessageFilter = {}, page: { cursor?: string; limit?: number } = {}): Promise<ExportPage> {
+    const where = filterWhere(parseFilter(filter));
+    const { cursor, limit } = parseInput(exportPageSchema, page, 'page');
+    const rows = await db.message.findMany({
+      where: cursor === undefined ? where : { AND: [where, cursorWhere(cursor)] },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit + 1,
+      select: exportSelect,
+    });
+    const kept = rows.slice(0, limit);
+    const last = kept.at(-1);
+    return {
+      rows: kept.map((row) => ({
+        id: row.id,
+        tenantId: row.tenantId,
+        status: row.status,
+        to: emails(row.to),
+        cc: emails(row.cc),
+        bcc: emails(row.bcc),
+        subject: row.subject,
+        ...(row.provider === null ? {} : { provider: row.provider }),
+        ...(row.providerMessageId === null ? {} : { providerMessageId: row.providerMessageId }),
+        attempts: row._count.attempts,
+        ...(row.lastErrorCode === null ? {} : { lastErrorCode: row.lastErrorCode }),
+        ...(row.lastError === null ? {} : { lastError: (row.lastError as unknown as MailError).message }),
+        createdAt: row.createdAt.getTime(),
+        ...(row.sentAt === null ? {} : { sentAt: row.sentAt.getTime() }),
+        ...(row.finishedAt === null ? {} : { finishedAt: row.finishedAt.getTime() }),
+        ...(row.deliveredAt === null ? {} : { deliveredAt: row.deliveredAt.getTime() }),
+      })),
+      ...(rows.length > limit && last ? { nextCursor: encodeCursor(last.createdAt, last.id) } : {}),
+    };
+  }
+
+  return { exportMessages };
+}
+
+export type ExportApi = ReturnType<typeof createExportApi>;
+
+function emails(json: unknown): string[] {
+  return Array.isArray(json) ? json.map((address) => (address as { email: string }).email) : [];
+}
