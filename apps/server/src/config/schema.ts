@@ -116,6 +116,62 @@ const metricsSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
 });
 
+const alertChannelSchema = {
+  /** Give up on one notice after this long; it is tried again at the next check. */
+  timeoutMs: z.number().int().positive().default(5_000),
+};
+
+const alertsSchema = z
+  .strictObject({
+    /** The monitor runs in every process; one at a time (a lease in the database) checks and notifies. */
+    enabled: z.boolean().default(true),
+    checkIntervalMs: z.number().int().positive().default(30_000),
+    /** How long the active monitor holds its lease; when it dies, another process takes over after this. */
+    leaseMs: z.number().int().positive().default(90_000),
+    /** Late delivery: the oldest message not yet handed to a provider has waited this long. */
+    lateAfterMs: z
+      .number()
+      .int()
+      .positive()
+      .default(10 * 60_000),
+    /** A breaker that has not closed for this long (in any live process). */
+    breakerOpenAfterMs: z
+      .number()
+      .int()
+      .positive()
+      .default(5 * 60_000),
+    /** Messages that went dead within this window and are dead still. */
+    deadWindowMs: z
+      .number()
+      .int()
+      .positive()
+      .default(60 * 60_000),
+    /** Every provider failing: no attempt accepted within this window, and providers at fault. */
+    failingWindowMs: z
+      .number()
+      .int()
+      .positive()
+      .default(5 * 60_000),
+    /** A firing incident is announced again this often; 0: never. */
+    reminderIntervalMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(60 * 60_000),
+    channels: z
+      .strictObject({
+        /** A Slack incoming webhook (or anything that takes Slack's `{ text, blocks }`). */
+        slack: z.strictObject({ url: z.url(), ...alertChannelSchema }).optional(),
+        /** Any HTTP endpoint taking a JSON description of the incident. */
+        webhook: z.strictObject({ url: z.url(), headers: z.record(z.string(), z.string()).default({}), ...alertChannelSchema }).optional(),
+      })
+      .default({}),
+  })
+  .refine((alerts) => alerts.leaseMs > alerts.checkIntervalMs, {
+    message: 'leaseMs must be longer than checkIntervalMs (the active monitor renews its lease at every check)',
+    path: ['leaseMs'],
+  });
+
 export const configSchema = z
   .strictObject({
     database: z.strictObject({ url: z.string().min(1).default('file:./data/mailroute.db') }).default({ url: 'file:./data/mailroute.db' }),
@@ -125,6 +181,7 @@ export const configSchema = z
     worker: workerSchema.default(workerSchema.parse({})),
     server: serverSchema.default(serverSchema.parse({})),
     webhooks: webhooksSchema.default(webhooksSchema.parse({})),
+    alerts: alertsSchema.default(alertsSchema.parse({})),
     health: healthSchema.default(healthSchema.parse({})),
     metrics: metricsSchema.default(metricsSchema.parse({})),
   })

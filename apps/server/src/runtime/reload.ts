@@ -9,7 +9,7 @@ export type ReloadResult =
   | { readonly status: 'rejected'; readonly error: string };
 
 /** Sections read once at start; a change to them is reported as needing a restart. */
-const RESTART_SECTIONS = ['database', 'server', 'worker', 'retry', 'webhooks', 'health', 'metrics'] as const;
+const RESTART_SECTIONS = ['database', 'server', 'worker', 'retry', 'webhooks', 'health', 'metrics', 'alerts'] as const;
 
 export interface ReloaderOptions {
   readonly source: ConfigSource;

@@ -11,6 +11,7 @@ import type { ServiceMetrics } from '../http/metrics.js';
 import type { MetricsServer } from '../http/metrics-route.js';
 import { createReadinessCheck } from '../http/readiness.js';
 import { logOutcome, logRouterEvents } from '../logging.js';
+import type { Monitor } from '../monitor/monitor.js';
 import { startWorker, type Worker } from '../worker/worker.js';
 import { ensureFirstAdminKey } from './admin-key.js';
 import { migrationsApplied, waitForMigrations } from './migrations.js';
@@ -77,6 +78,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   let url: string | undefined;
   const metrics = await createMetrics(role, config, store, () => worker?.router(), logger);
   let metricsServer: MetricsServer | undefined;
+  let monitor: Monitor | undefined;
   async function listen(): Promise<void> {
     const api: ApiDependencies = {
       store,
@@ -137,7 +139,20 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       metricsServer = await startMetricsServer(metrics, config.metrics.host, config.metrics.port);
       logger.info({ url: metricsServer.url }, 'metrics listening');
     }
+    if (config.alerts.enabled) {
+      // Every process runs one; the lease in the database lets one at a time check and notify.
+      const { createMonitor } = await import('../monitor/monitor.js');
+      monitor = createMonitor({
+        store,
+        settings: config.alerts,
+        providerNames: () => config.providers.map((provider) => provider.name),
+        logger,
+        staleAfterMs: config.health.staleAfterMs,
+      });
+      monitor.start();
+    }
   } catch (error) {
+    await monitor?.stop();
     await metricsServer?.close();
     await app?.close();
     await worker?.stop({ graceMs: 0 });
@@ -170,6 +185,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         // Fastify answers 503 to new requests and waits for the ones in flight (their mail is committed).
         await app?.close();
         await metricsServer?.close();
+        // The lease is given up at once: another process's monitor takes over at its next check.
+        await monitor?.stop();
         await worker?.stop();
         await store.close();
       })();

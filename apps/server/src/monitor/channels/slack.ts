@@ -1,0 +1,41 @@
+import { alertTitles, headline, type Notice } from '../notices.js';
+import { type PostOptions, postJson } from './http.js';
+
+const EMOJI = { firing: ':rotating_light:', reminder: ':warning:', resolved: ':white_check_mark:' } as const;
+
+export interface SlackPayload {
+  readonly text: string;
+  readonly blocks: readonly Record<string, unknown>[];
+}
+
+/**
+ * Slack's incoming-webhook message: `text` is what notifications and clients without blocks
+ * show; the blocks add when it started and where the runbook section is.
+ */
+export function slackPayload(notice: Notice): SlackPayload {
+  const { alert } = notice;
+  const line = `${EMOJI[notice.kind]} [mailroute] ${headline(notice)}`;
+  const started = new Date(alert.startedAt).toISOString();
+  const facts = [
+    `started ${started}`,
+    ...(alert.resolvedAt === undefined ? [] : [`resolved ${new Date(alert.resolvedAt).toISOString()}`]),
+    `runbook: ${alertTitles[alert.kind].runbook}`,
+    `incident ${alert.id}`,
+  ];
+  return {
+    text: `${line}\n${alert.summary}`,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: `*${slackText(line)}*\n${slackText(alert.summary)}` } },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: slackText(facts.join(' · ')) }] },
+    ],
+  };
+}
+
+/** Slack reads &, < and > as markup. */
+function slackText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export function slackChannel(settings: { readonly url: string } & PostOptions) {
+  return { name: 'slack', send: (notice: Notice) => postJson(settings.url, slackPayload(notice), settings) };
+}

@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { AlertRecord, MailStore } from '@mailroute/store';
+import { breakerWatch } from './breaker-watch.js';
+import { type AlertChannel, channelsFrom } from './channels/index.js';
+import { type AlertSettings, type Check, type CheckCondition, deadMessages, everyProviderFailing, lateDelivery } from './checks.js';
+import { type NoticeOutcome, sendDueNotices } from './notifier.js';
+
+/** The lease every process's monitor competes for: its holder is the one that checks and notifies. */
+export const MONITOR_LEASE = 'alert-monitor';
+
+interface MonitorLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export interface MonitorOptions {
+  readonly store: MailStore;
+  readonly settings: AlertSettings;
+  /** The configured providers (read at every check: a reload may change them). */
+  readonly providerNames: () => readonly string[];
+  readonly logger: MonitorLogger;
+  /** A process not heard from for this long is left out of the breaker view. */
+  readonly staleAfterMs: number;
+  /** Default: the channels in `settings`. */
+  readonly channels?: readonly AlertChannel[];
+  readonly owner?: string;
+  readonly now?: () => number;
+}
+
+/** What one check round did. */
+export interface CheckRound {
+  /** Whether this process held the lease (and so checked). */
+  readonly active: boolean;
+  readonly raised: readonly AlertRecord[];
+  readonly resolved: readonly AlertRecord[];
+  readonly notices: readonly NoticeOutcome[];
+  /** Checks that could not run this round; their incidents stay as they were. */
+  readonly failedChecks: readonly string[];
+}
+
+export interface Monitor {
+  readonly owner: string;
+  /** One round: take or keep the lease; if held, check, open and resolve incidents, send what is due. */
+  checkOnce(): Promise<CheckRound>;
+  /** Runs a round now and then every `checkIntervalMs`. */
+  start(): void;
+  /** Stops the rounds, waits for the one running, and gives the lease up for another process. */
+  stop(): Promise<void>;
+}
+
+const idle: CheckRound = { active: false, raised: [], resolved: [], notices: [], failedChecks: [] };
+
+export function createMonitor(options: MonitorOptions): Monitor {
+  const { store, settings, logger } = options;
+  const now = options.now ?? Date.now;
+  const owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const channels = options.channels ?? channelsFrom(settings.channels);
+  const checks: readonly Check[] = [lateDelivery, breakerWatch(), deadMessages, everyProviderFailing];
+  let active = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  let started = false;
+  let stopped = false;
+
+  async function holdLease(): Promise<boolean> {
+    const held = await store.tryAcquireLease(MONITOR_LEASE, owner, settings.leaseMs);
+    if (held !== active) {
+      if (held) logger.info({ owner }, 'alert monitor active in this process');
+      else logger.warn({ owner }, 'alert monitor lease lost to another process');
+    }
+    active = held;
+    return held;
+  }
+
+  async function reconcile(checked: { check: Check; conditions: CheckCondition[] }[]) {
+    const firing = await store.firingAlerts();
+    const raised: AlertRecord[] = [];
+    const resolved: AlertRecord[] = [];
+    for (const { check, conditions } of checked) {
+      const mine = firing.filter((alert) => alert.kind === check.kind);
+      for (const condition of conditions) {
+        if (condition.sustainOnly && !mine.some((alert) => alert.subject === condition.subject)) continue;
+        const { sustainOnly: _, ...input } = condition;
+        const { alert, opened } = await store.raiseAlert(input);
+        if (!opened) continue;
+        raised.push(alert);
+        logger.warn({ alertId: alert.id, kind: alert.kind, subject: alert.subject, summary: alert.summary }, 'alert raised');
+      }
+      for (const alert of mine) {
+        if (conditions.some((condition) => condition.subject === alert.subject)) continue;
+        const closed = await store.resolveAlert(alert.id);
+        if (!closed) continue;
+        resolved.push(closed);
+        logger.info({ alertId: alert.id, kind: alert.kind, subject: alert.subject }, 'alert resolved');
+      }
+    }
+    return { raised, resolved };
+  }
+
+  async function round(): Promise<CheckRound> {
+    if (!(await holdLease())) return idle;
+    const at = now();
+    const context = { store, now: at, settings, providerNames: options.providerNames(), staleAfterMs: options.staleAfterMs };
+    const results = await Promise.allSettled(checks.map((check) => check.run(context)));
+    const checked: { check: Check; conditions: CheckCondition[] }[] = [];
+    const failedChecks: string[] = [];
+    results.forEach((result, index) => {
+      const check = checks[index];
+      if (!check) return;
+      if (result.status === 'fulfilled') checked.push({ check, conditions: result.value });
+      else {
+        failedChecks.push(check.kind);
+        logger.error({ err: result.reason, check: check.kind }, 'alert check failed; its incidents stay as they were');
+      }
+    });
+    const { raised, resolved } = await reconcile(checked);
+    const notices = await sendDueNotices({
+      store,
+      channels,
+      now: now(),
+      reminderIntervalMs: settings.reminderIntervalMs,
+      // A process that stalled past its lease must not notify beside the one that took over.
+      stillActive: () => store.renewLease(MONITOR_LEASE, owner, settings.leaseMs),
+    });
+    for (const notice of notices) {
+      if (notice.ok) logger.info({ ...notice }, 'alert notice sent');
+      else logger.warn({ ...notice }, 'alert notice failed; it is sent again at the next check');
+    }
+    return { active: true, raised, resolved, notices, failedChecks };
+  }
+
+  function checkOnce(): Promise<CheckRound> {
+    const next = running.then(round, round);
+    running = next.catch(() => {});
+    return next;
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    timer = setTimeout(async () => {
+      try {
+        await checkOnce();
+      } catch (error) {
+        logger.error({ err: error }, 'alert monitor round failed; trying again at the next check');
+      }
+      schedule();
+    }, settings.checkIntervalMs);
+  }
+
+  return {
+    owner,
+    checkOnce,
+    start() {
+      if (stopped || started) return;
+      started = true;
+      checkOnce()
+        .catch((error) => logger.error({ err: error }, 'alert monitor round failed; trying again at the next check'))
+        .finally(schedule);
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+      if (active) {
+        active = false;
+        await store.releaseLease(MONITOR_LEASE, owner).catch(() => {});
+      }
+    },
+  };
+}
