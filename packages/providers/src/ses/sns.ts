@@ -32,11 +32,11 @@ const snsMessageSchema = z.object({
   SignatureVersion: z.string(),
   Signature: z.string().min(1),
   SigningCertURL: z.string().min(1),
-  SubscribeURL: z.string().optional(),
-  Token: z.string().optional(),
-  Subject: z.string().optional(),
-  UnsubscribeURL: z.string().optional(),
-});
+  SubscribeURL: z.string().exactOptional(),
+  Token: z.string().exactOptional(),
+  Subject: z.string().exactOptional(),
+  UnsubscribeURL: z.string().exactOptional(),
+}) satisfies z.ZodType<SnsMessage>;
 
 /** The fields SNS signs, in the fixed order AWS documents; a field that is absent is left out. */
 const signedFieldsOfType: Record<string, readonly (keyof SnsMessage)[]> = {
@@ -85,7 +85,7 @@ export async function verifySnsMessage(
 ): Promise<SnsVerdict> {
   const parsed = snsMessageSchema.safeParse(body);
   if (!parsed.success) return { ok: false, status: 400, reason: describeIssue(parsed.error) };
-  const message = withoutUndefined(parsed.data);
+  const message: SnsMessage = parsed.data;
   const digest = digestOfVersion[message.SignatureVersion];
   if (digest === undefined)
     return { ok: false, status: 400, reason: `SignatureVersion ${clip(message.SignatureVersion)} is not supported` };
@@ -129,11 +129,6 @@ function parseCertificate(pem: string): X509Certificate | undefined {
 function stringToSign(message: SnsMessage): string {
   const fields = signedFieldsOfType[message.Type] ?? [];
   return fields.map((name) => (message[name] === undefined ? '' : `${name}\n${message[name]}\n`)).join('');
-}
-
-/** zod reports absent optional keys as undefined; SnsMessage leaves them out. */
-function withoutUndefined(data: z.infer<typeof snsMessageSchema>): SnsMessage {
-  return Object.fromEntries(Object.entries(data).filter(([, value]) => value !== undefined)) as unknown as SnsMessage;
 }
 
 function describeIssue(error: z.ZodError): string {
