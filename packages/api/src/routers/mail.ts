@@ -1,8 +1,10 @@
 import { type FieldIssue, type MessageContent, parseMessage } from '@mailroute/core';
 import type { AttemptView, MessageDetail, MessageFilter, TransitionView } from '@mailroute/store';
+import { EXPORT_PAGE_MAX, type ExportRow } from '@mailroute/store';
 import { z } from 'zod';
 import { ApiFault, apiError, faultFromMailError } from '../errors.js';
-import { batchInput, defined, type FilterInput, idSchema, listSchema, messageInput, retrySchema } from '../inputs.js';
+import { exportCsv } from '../export-format.js';
+import { batchInput, defined, type FilterInput, filterSchema, idSchema, listSchema, messageInput, retrySchema } from '../inputs.js';
 import { unstorableTextFault } from '../text-guard.js';
 import { authorized, router, scoped } from '../trpc.js';
 
@@ -60,6 +62,18 @@ function suppressionFault(content: MessageContent, suppressed: ReadonlySet<strin
   return new ApiFault('RECIPIENT_SUPPRESSED', `recipients on the suppression list: ${[...addresses].join(', ')}`, issues);
 }
 
+const exportSchema = filterSchema.extend({
+  format: z.enum(['csv', 'json']).default('csv'),
+  cursor: z.string().min(1).max(500).optional(),
+  limit: z.number().int().min(1).max(EXPORT_PAGE_MAX).optional(),
+});
+
+/** One page of an export; the CSV of the first page (no cursor) starts with the header line. */
+export type ExportResult = (
+  | { readonly format: 'csv'; readonly csv: string; readonly count: number }
+  | { readonly format: 'json'; readonly rows: readonly ExportRow[]; readonly count: number }
+) & { readonly nextCursor?: string };
+
 export const mailRouter = router({
   /** Stores one message; answers only after the commit. A repeated idempotency key answers the first message. */
   send: scoped('send')
@@ -113,6 +127,21 @@ export const mailRouter = router({
     .query(({ ctx, input = {} }) => {
       const { cursor, limit, ...filter } = input;
       return ctx.deps.store.listMessages({ ...toFilter(filter), tenantId: ctx.tenantId }, defined({ cursor, limit }));
+    }),
+
+  /**
+   * The messages `list` would show, as rows for customer support (CSV or JSON), newest first,
+   * a page at a time: pass `nextCursor` back until it is absent. Pages concatenate into one file.
+   */
+  export: scoped('read')
+    .input(exportSchema.optional())
+    .query(async ({ ctx, input = { format: 'csv' as const } }): Promise<ExportResult> => {
+      const { format, cursor, limit, ...filter } = input;
+      const page = await ctx.deps.store.exportMessages({ ...toFilter(filter), tenantId: ctx.tenantId }, defined({ cursor, limit }));
+      const next = page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor };
+      return format === 'csv'
+        ? { format, csv: exportCsv(page.rows, cursor === undefined), count: page.rows.length, ...next }
+        : { format, rows: page.rows, count: page.rows.length, ...next };
     }),
 
   /**
