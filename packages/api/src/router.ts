@@ -1,3 +1,4 @@
+import { alertsRouter } from './routers/alerts.js';
 import { keysRouter } from './routers/keys.js';
 import { mailRouter } from './routers/mail.js';
 import { providersRouter } from './routers/providers.js';
@@ -11,6 +12,7 @@ export const appRouter = router({
   stats: statsRouter,
   suppressions: suppressionsRouter,
   keys: keysRouter,
+  alerts: alertsRouter,
 });
 
 export type AppRouter = typeof appRouter;
