@@ -14,6 +14,8 @@ commands:
                                   requeue failed or dead mail through the API
   keys create|list|revoke         manage API keys (directly on the database)
   providers                       provider health through the API
+  alerts [--state firing|resolved] [--kind K] [--subject S] [--since T] [--until T] [--limit N] [--json]
+                                  alert history through the API: incidents, notices, summaries
   config check [--config FILE]    validate a configuration file
 
 options:
@@ -37,6 +39,7 @@ const commands: Record<string, () => Promise<Command>> = {
   retry: async () => (await import('./retry.js')).retryCommand,
   keys: async () => (await import('./keys.js')).keysCommand,
   providers: async () => (await import('./providers.js')).providersCommand,
+  alerts: async () => (await import('./alerts.js')).alertsCommand,
   config: async () => async (args, io) => {
     const [action, ...rest] = args;
     if (action !== 'check') throw new UsageError('usage: mailroute config check [--config FILE]');
