@@ -1,0 +1,33 @@
+import parsePrometheusTextFormat, { type PrometheusFamily } from 'parse-prometheus-text-format';
+
+/** One scrape of a /metrics endpoint, parsed by a Prometheus text-format parser (not by us). */
+export async function scrape(url: string): Promise<PrometheusFamily[]> {
+  const response = await fetch(url);
+  if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
+  const type = response.headers.get('content-type') ?? '';
+  if (!type.startsWith('text/plain')) throw new Error(`${url} answered ${type}, not the text format`);
+  return parsePrometheusTextFormat(await response.text());
+}
+
+export function family(families: readonly PrometheusFamily[], name: string): PrometheusFamily {
+  const found = families.find((entry) => entry.name === name);
+  if (!found) throw new Error(`no metric ${name} in the scrape`);
+  return found;
+}
+
+/** Sample values of a counter or gauge, keyed by the chosen labels joined with `/`. */
+export function valuesBy(families: readonly PrometheusFamily[], name: string, labels: readonly string[]): Record<string, number> {
+  const values: Record<string, number> = {};
+  for (const sample of family(families, name).metrics) {
+    const key = labels.map((label) => sample.labels?.[label] ?? '').join('/');
+    values[key] = (values[key] ?? 0) + Number(sample.value);
+  }
+  return values;
+}
+
+/** Adds up per-key values from several processes' scrapes. */
+export function addUp(...parts: readonly Record<string, number>[]): Record<string, number> {
+  const total: Record<string, number> = {};
+  for (const part of parts) for (const [key, value] of Object.entries(part)) total[key] = (total[key] ?? 0) + value;
+  return total;
+}
