@@ -16,6 +16,8 @@ export interface Database {
   readonly db: Db;
   /** Plain SQL on the Prisma client's own connection or pool. */
   readonly raw: RawSql;
+  /** Whether the Prisma client has connected (and so started its query compiler). */
+  clientConnected(): boolean;
   close(): Promise<void>;
 }
 
@@ -31,34 +33,53 @@ const transactionOptions = { maxWait: 60_000, timeout: 60_000 };
 
 export async function openDatabase(options: OpenOptions): Promise<Database> {
   const dialect = dialectOf(options.url);
-  const factory = adapterFactory(options.url, options);
-  // The client connects through this factory; keeping the adapter it made lets plain SQL
-  // share the client's connection, which on SQLite is the only writer.
-  let connected: SqlDriverAdapter | undefined;
-  const adapter: SqlDriverAdapterFactory = {
-    provider: factory.provider,
-    adapterName: factory.adapterName,
-    connect: async () => {
-      connected = await factory.connect();
-      return connected;
-    },
-  };
-  // Each generated client is tens of MB once loaded: a process only loads the one it uses.
-  const db: Db =
-    dialect === 'postgres'
-      ? new (await import('./generated/postgres/client.js')).PrismaClient({ adapter, transactionOptions })
-      : (new (await import('./generated/sqlite/client.js')).PrismaClient({ adapter, transactionOptions }) as unknown as Db);
-  await db.$connect();
+  // Plain SQL and the Prisma client share one adapter: on SQLite its connection is the only writer.
+  const adapter = await adapterFactory(options.url, options).connect();
   if (dialect === 'sqlite') {
     // WAL lets readers run beside the writer; FULL makes every commit durable before the
     // store acknowledges it (group commit keeps that affordable).
-    await db.$queryRawUnsafe('PRAGMA journal_mode = WAL');
-    await db.$queryRawUnsafe('PRAGMA synchronous = FULL');
-    await db.$queryRawUnsafe('PRAGMA foreign_keys = ON');
+    await adapter.executeScript('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');
   }
-  const raw = createRawSql(dialect, () => {
-    if (!connected) throw new Error('the database is not connected');
-    return connected;
+  // Each generated client is tens of MB once loaded: a process only loads the one it uses.
+  // Prisma starts its WebAssembly query compiler (about 45 MB of RSS, more as it plans
+  // queries) when it connects, which it does at its first query, not here. The queue's
+  // paths are plain SQL, so a worker-only process never pays for it.
+  let clientConnected = false;
+  const lent = sharedAdapter(adapter, () => {
+    clientConnected = true;
   });
-  return { dialect, db, raw, close: () => db.$disconnect() };
+  const db: Db =
+    dialect === 'postgres'
+      ? new (await import('./generated/postgres/client.js')).PrismaClient({ adapter: lent, transactionOptions })
+      : (new (await import('./generated/sqlite/client.js')).PrismaClient({ adapter: lent, transactionOptions }) as unknown as Db);
+  const raw = createRawSql(dialect, () => adapter);
+  return {
+    dialect,
+    db,
+    raw,
+    clientConnected: () => clientConnected,
+    async close() {
+      await db.$disconnect();
+      await adapter.dispose();
+    },
+  };
+}
+
+/** Hands the client the open adapter; closing it stays with `close()`, as plain SQL uses it too. */
+function sharedAdapter(adapter: SqlDriverAdapter, onConnect: () => void): SqlDriverAdapterFactory {
+  const lent = new Proxy(adapter, {
+    get(target, property) {
+      if (property === 'dispose') return () => Promise.resolve();
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return {
+    provider: adapter.provider,
+    adapterName: adapter.adapterName,
+    connect: () => {
+      onConnect();
+      return Promise.resolve(lent);
+    },
+  };
 }

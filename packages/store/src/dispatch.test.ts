@@ -181,6 +181,37 @@ forEachDatabase('dispatch queue', (database) => {
     expect(await store.getMessage(kept.id)).toMatchObject({ status: 'sending', leaseExpiresAt: extendedUntil });
   });
 
+  test('a worker’s own calls are plain SQL: Prisma’s client (and its query compiler) never connects', async () => {
+    const { clock, store } = await setup();
+    const [fresh, retried, expiring] = await store.enqueueMany([content(), content(), content()]);
+    if (!fresh || !retried || !expiring) throw new Error('enqueueMany returned too few results');
+    await store.setProviderState('ses', 'disabled', 'maintenance');
+    await store.close();
+    const worker = await database.open({ now: clock.now });
+    expect(await worker.listProviderStates()).toMatchObject([
+      { provider: 'ses', state: 'disabled', note: 'maintenance', updatedAt: clock.now() },
+    ]);
+    const beat = { id: 'worker-1', role: 'worker', host: 'h', pid: 1, startedAt: clock.now(), breakers: {} };
+    expect(await worker.recordHeartbeat(beat)).toEqual({ ...beat, seenAt: clock.now() });
+    expect(await worker.claim('worker-1', 3, LEASE)).toHaveLength(3);
+    await worker.extendLeases('worker-1', [fresh.id], LEASE);
+    const retryAt = clock.now() + 5_000;
+    await worker.complete('worker-1', [{ kind: 'retry', id: retried.id, at: retryAt, error: mailError('NO_PROVIDER', 'x'), attempts: [] }]);
+    expect(await worker.nextDueAt()).toBe(retryAt);
+    await worker.release('worker-1', [fresh.id]);
+    const leaseEnd = clock.now() + LEASE;
+    clock.advance(LEASE + 1);
+    expect(await worker.recoverExpiredLeases()).toBe(1);
+    expect(await worker.nextDueAt()).toBe(clock.now() - LEASE - 1);
+    expect(await worker.pruneHeartbeats(clock.now())).toBe(1);
+    expect(await worker.removeHeartbeat('worker-1')).toBe(false);
+    expect(worker.stats().prismaConnected).toBe(false);
+
+    const detail = await worker.getMessage(expiring.id);
+    expect(detail?.transitions.at(-1)?.reason).toBe(`lease of worker-1 expired at ${new Date(leaseEnd).toISOString()}`);
+    expect(worker.stats().prismaConnected).toBe(true);
+  });
+
   test('nextDueAt is empty when nothing waits', async () => {
     const { store } = await setup();
     expect(await store.nextDueAt()).toBeUndefined();

@@ -1,6 +1,5 @@
 import { type ClaimedMessage, claimableStatuses, type DispatchOutcome, type DispatchQueue } from '@mailroute/core';
 import type { StoreContext } from './context.js';
-import type { Prisma } from './database.js';
 import { uuidv7 } from './ids.js';
 import {
   ATTEMPT_INSERT_COLUMNS,
@@ -10,14 +9,11 @@ import {
   outcomeReason,
   outcomeStatus,
   TRANSITION_INSERT_COLUMNS,
-  transitionRow,
 } from './rows.js';
 import { argumentList, insertRows, type SqlRunner } from './sql.js';
 
 /** Claimable once due: new, scheduled and retrying mail, and held mail whose confirmation window is over. */
 const DUE_STATUSES = [...claimableStatuses, 'held'] as const;
-
-type Tx = Prisma.TransactionClient;
 
 /** Parameters in a VALUES list are text to PostgreSQL until cast to their column's type. */
 const POSTGRES_TYPES: Record<string, string> = {
@@ -30,10 +26,11 @@ const POSTGRES_TYPES: Record<string, string> = {
   last_error: 'jsonb',
 };
 
-/** The dispatcher's side of the store: claim with a lease, complete, release, recover. */
+/**
+ * The dispatcher's side of the store: claim with a lease, complete, release, recover. All of
+ * it is plain SQL: a worker-only process then never starts Prisma's query compiler (tens of MB).
+ */
 export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
-  const { db } = ctx;
-
   /** Leases due rows to `owner` and returns them whole, each with the status it was claimed from. */
   async function pickDue(sql: SqlRunner, owner: string, limit: number, now: Date, expires: Date): Promise<Record<string, unknown>[]> {
     const a = argumentList(ctx.raw);
@@ -123,29 +120,36 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
     async release(owner, ids) {
       if (ids.length === 0) return;
       const now = new Date(ctx.now());
-      await db.$transaction((tx) =>
-        backToQueue(tx, { id: { in: [...ids] }, status: 'sending', leaseOwner: owner }, now, () => `released unsent by ${owner}`),
+      await ctx.raw.transaction((sql) =>
+        backToQueue(
+          sql,
+          (a) => `id IN (${a.list(ids)}) AND status = 'sending' AND lease_owner = ${a.add(owner)}`,
+          now,
+          () => `released unsent by ${owner}`,
+        ),
       );
     },
 
     async recoverExpiredLeases() {
       const now = new Date(ctx.now());
-      return db.$transaction((tx) =>
+      return ctx.raw.transaction((sql) =>
         backToQueue(
-          tx,
-          { status: 'sending', leaseExpiresAt: { lt: now } },
+          sql,
+          (a) => `status = 'sending' AND lease_expires_at < ${a.add(now)}`,
           now,
-          (row) => `lease of ${row.leaseOwner ?? 'an unknown worker'} expired at ${row.leaseExpiresAt?.toISOString() ?? 'an unknown time'}`,
+          (row) => `lease of ${row.lease_owner ?? 'an unknown worker'} expired at ${isoTime(row.lease_expires_at) ?? 'an unknown time'}`,
         ),
       );
     },
 
     async nextDueAt() {
-      const result = await db.message.aggregate({
-        where: { status: { in: [...DUE_STATUSES] } },
-        _min: { nextAttemptAt: true },
-      });
-      return result._min.nextAttemptAt?.getTime();
+      const a = argumentList(ctx.raw);
+      // In a transaction like every statement on the shared SQLite connection (see extendLeases).
+      const [row] = await ctx.raw.transaction((sql) =>
+        sql.query<{ due: unknown }>(`SELECT MIN(next_attempt_at) AS due FROM message WHERE status IN (${a.list(DUE_STATUSES)})`, a.args),
+      );
+      const due = timeOf(row?.due);
+      return due === undefined ? undefined : due.getTime();
     },
 
     onEnqueued: (listener) => ctx.signal.subscribe(listener),
@@ -206,25 +210,44 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
    * while the status is `sending`.
    */
   async function backToQueue(
-    tx: Tx,
-    where: Prisma.MessageWhereInput,
+    sql: SqlRunner,
+    where: (a: ReturnType<typeof argumentList>) => string,
     now: Date,
-    reason: (row: { leaseOwner: string | null; leaseExpiresAt: Date | null }) => string,
+    reason: (row: LeaseRow) => string,
   ): Promise<number> {
     let moved = 0;
     for (const [status, rounds] of [
-      ['queued', 0],
-      ['retrying', { gt: 0 }],
+      ['queued', 'rounds = 0'],
+      ['retrying', 'rounds > 0'],
     ] as const) {
-      const rows = await tx.message.updateManyAndReturn({
-        where: { ...where, rounds },
-        data: { status, nextAttemptAt: now, updatedAt: now },
-        select: { id: true, leaseOwner: true, leaseExpiresAt: true },
-      });
+      const a = argumentList(ctx.raw);
+      const set = `status = ${a.add(status)}, next_attempt_at = ${a.add(now)}, updated_at = ${a.add(now)}`;
+      const rows = await sql.query<LeaseRow>(
+        `UPDATE message SET ${set} WHERE ${where(a)} AND ${rounds} RETURNING id, lease_owner, lease_expires_at`,
+        a.args,
+      );
       if (rows.length === 0) continue;
-      await tx.messageTransition.createMany({ data: rows.map((row) => transitionRow(row.id, 'sending', status, now, reason(row))) });
+      const transitions = rows.map((row) => [uuidv7(now.getTime()), row.id, 'sending', status, now, reason(row)]);
+      await insertRows(sql, ctx.raw, 'message_transition', TRANSITION_INSERT_COLUMNS, transitions);
       moved += rows.length;
     }
     return moved;
   }
+}
+
+interface LeaseRow extends Record<string, unknown> {
+  readonly id: string;
+  readonly lease_owner: string | null;
+  readonly lease_expires_at: unknown;
+}
+
+/** A timestamp read with plain SQL: ISO text from both adapters (a Date if a driver gives one). */
+function timeOf(value: unknown): Date | undefined {
+  if (value === null || value === undefined) return undefined;
+  const time = value instanceof Date ? value : new Date(String(value));
+  return Number.isNaN(time.getTime()) ? undefined : time;
+}
+
+function isoTime(value: unknown): string | undefined {
+  return timeOf(value)?.toISOString();
 }

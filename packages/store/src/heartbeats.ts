@@ -2,6 +2,7 @@ import type { BreakerState } from '@mailroute/core';
 import { z } from 'zod';
 import type { StoreContext } from './context.js';
 import type { Prisma } from './database.js';
+import { argumentList } from './sql.js';
 
 /** One provider's breaker as one process sees it (breakers live per process). */
 export interface ProcessBreaker {
@@ -105,17 +106,27 @@ export function createHeartbeatApi(ctx: StoreContext): HeartbeatApi {
   const { db } = ctx;
 
   return {
+    // Every worker writes these on a timer: plain SQL, so a worker-only process never starts
+    // Prisma's query compiler (tens of MB of RSS) for them.
     async recordHeartbeat(beat) {
-      const data = {
-        role: beat.role,
-        host: beat.host,
-        pid: beat.pid,
+      const seenAt = new Date(ctx.now());
+      const a = argumentList(ctx.raw);
+      const values = [beat.id, beat.role, beat.host, beat.pid, new Date(beat.startedAt), seenAt].map(a.add);
+      const breakers = `${a.add(JSON.stringify(beat.breakers))}${ctx.dialect === 'postgres' ? '::jsonb' : ''}`;
+      await ctx.raw.transaction((sql) =>
+        sql.execute(
+          `INSERT INTO process_heartbeat (id, role, host, pid, started_at, seen_at, breakers) VALUES (${values.join(', ')}, ${breakers})
+           ON CONFLICT (id) DO UPDATE SET role = excluded.role, host = excluded.host, pid = excluded.pid,
+             started_at = excluded.started_at, seen_at = excluded.seen_at, breakers = excluded.breakers`,
+          a.args,
+        ),
+      );
+      return fromRow({
+        ...beat,
         startedAt: new Date(beat.startedAt),
-        seenAt: new Date(ctx.now()),
-        breakers: beat.breakers as unknown as Prisma.InputJsonValue,
-      };
-      const row = await db.processHeartbeat.upsert({ where: { id: beat.id }, create: { id: beat.id, ...data }, update: data });
-      return fromRow(row);
+        seenAt,
+        breakers: JSON.parse(JSON.stringify(beat.breakers)) as Prisma.JsonValue,
+      });
     },
     async listHeartbeats(options = {}) {
       const rows = await db.processHeartbeat.findMany({
@@ -125,12 +136,13 @@ export function createHeartbeatApi(ctx: StoreContext): HeartbeatApi {
       return rows.map(fromRow);
     },
     async removeHeartbeat(id) {
-      const { count } = await db.processHeartbeat.deleteMany({ where: { id } });
-      return count > 0;
+      const a = argumentList(ctx.raw);
+      return (await ctx.raw.transaction((sql) => sql.execute(`DELETE FROM process_heartbeat WHERE id = ${a.add(id)}`, a.args))) > 0;
     },
     async pruneHeartbeats(before) {
-      const { count } = await db.processHeartbeat.deleteMany({ where: { seenAt: { lt: new Date(before) } } });
-      return count;
+      const a = argumentList(ctx.raw);
+      const sql = `DELETE FROM process_heartbeat WHERE seen_at < ${a.add(new Date(before))}`;
+      return ctx.raw.transaction((tx) => tx.execute(sql, a.args));
     },
   };
 }

@@ -244,9 +244,14 @@ export function createOperatorApi(ctx: StoreContext) {
     return providerStateFromRow(row);
   }
 
+  /** Plain SQL: every worker reads this on a timer, and Prisma's query compiler would cost it tens of MB. */
   async function listProviderStates(): Promise<ProviderStateRecord[]> {
-    const rows = await db.providerOverride.findMany({ orderBy: { provider: 'asc' } });
-    return rows.map(providerStateFromRow);
+    const rows = await ctx.raw.transaction((sql) =>
+      sql.query<{ provider: string; state: string; note: string | null; updated_at: unknown }>(
+        'SELECT provider, state, note, updated_at FROM provider_override ORDER BY provider',
+      ),
+    );
+    return rows.map((row) => providerStateFromRow({ ...row, updatedAt: new Date(String(row.updated_at)) }));
   }
 
   return { getMessage, listMessages, requeue, cancel, countByStatus, oldestUnsentAt, setProviderState, listProviderStates };

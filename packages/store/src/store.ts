@@ -57,6 +57,8 @@ export interface StoreOptions {
 
 export interface StoreStats {
   readonly groupCommit: GroupCommitStats;
+  /** Prisma's client has connected: its query compiler is loaded (the queue's own paths never need it). */
+  readonly prismaConnected: boolean;
 }
 
 /** Durable storage of mail: the dispatcher's queue plus what the api and operators need. */
@@ -150,7 +152,7 @@ export async function createStore(options: StoreOptions = {}): Promise<MailStore
     ...alertInputs,
     enqueue: enqueuer.enqueue,
     enqueueMany: enqueuer.enqueueMany,
-    stats: () => ({ groupCommit: enqueuer.stats() }),
+    stats: () => ({ groupCommit: enqueuer.stats(), prismaConnected: database.clientConnected() }),
     close() {
       closing ??= (async () => {
         await enqueuer.close();
