@@ -17,7 +17,8 @@ import { fmt, percentile, printTable } from './measure.js';
  * were sent through SendGrid, so each post verifies, parses, correlates, moves statuses and
  * stores 100 rows in one transaction. Same-run baseline: bare Fastify verifying the same
  * signature and inserting the same rows raw with better-sqlite3 in one transaction per post
- * (`webhook-baseline-child.ts`). Goal: >= 5,000 events/s on SQLite, p99 < 100 ms per batch.
+ * (`webhook-baseline-child.ts`). `BENCH_CPU_PROF=DIR` writes the server's CPU profile to DIR.
+ * Goal: >= 5,000 events/s on SQLite, p99 < 100 ms per batch.
  */
 
 const cli = new URL('../../apps/server/dist/cli.js', import.meta.url).pathname;
@@ -228,6 +229,11 @@ async function stop(child: ChildProcess, exited: Promise<void>): Promise<void> {
   clearTimeout(timer);
 }
 
+const profileArgs = () => {
+  const directory = process.env.BENCH_CPU_PROF;
+  return directory ? ['--cpu-prof', `--cpu-prof-dir=${directory}`] : [];
+};
+
 function startMailroute(directory: string, publicKey: string): Promise<Server> {
   const config: MailrouteConfigInput = {
     database: { url: `file:${path.join(directory, 'mailroute.db')}` },
@@ -237,7 +243,7 @@ function startMailroute(directory: string, publicKey: string): Promise<Server> {
   const file = path.join(directory, 'mailroute.json');
   writeFileSync(file, JSON.stringify(config));
   return startProcess(
-    [cli, 'serve', '--role', 'api', '--config', file, '--log-level', 'info'],
+    [...profileArgs(), cli, 'serve', '--role', 'api', '--config', file, '--log-level', 'info'],
     { ...process.env, MAILROUTE_ADMIN_KEY: ADMIN_KEY },
     (line) => (line.includes('"api listening"') ? `${(JSON.parse(line) as { url: string }).url}/webhooks/sendgrid` : undefined),
   );
