@@ -411,8 +411,8 @@ forEachDatabase('event ingestion', (database) => {
     expect(retry).toMatchObject({
       matched: 1,
       requeued: 0,
-      suppressedCount: 1,
-      suppressed: [{ id: failed, addresses: ['gone@example.org'] }],
+      keptBackCount: { suppressed: 1 },
+      keptBack: [{ id: failed, reason: 'suppressed', addresses: ['gone@example.org'] }],
     });
     expect((await store.getMessage(failed))?.status).toBe('failed');
   });
