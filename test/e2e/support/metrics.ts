@@ -2,11 +2,24 @@ import parsePrometheusTextFormat, { type PrometheusFamily } from 'parse-promethe
 
 /** One scrape of a /metrics endpoint, parsed by a Prometheus text-format parser (not by us). */
 export async function scrape(url: string): Promise<PrometheusFamily[]> {
+  return parsePrometheusTextFormat(await scrapeText(url));
+}
+
+export async function scrapeText(url: string): Promise<string> {
   const response = await fetch(url);
   if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
   const type = response.headers.get('content-type') ?? '';
   if (!type.startsWith('text/plain')) throw new Error(`${url} answered ${type}, not the text format`);
-  return parsePrometheusTextFormat(await response.text());
+  return response.text();
+}
+
+/**
+ * `<name>_count` samples of a labelled histogram, summed. The parser keeps only label-less
+ * histograms whole (it folds labelled series into one bucket map), so these lines are read here.
+ */
+export function histogramCount(text: string, name: string): number {
+  const pattern = new RegExp(`^${name}_count(?:\\{[^}]*\\})? (\\S+)$`, 'gm');
+  return [...text.matchAll(pattern)].reduce((sum, match) => sum + Number(match[1]), 0);
 }
 
 export function family(families: readonly PrometheusFamily[], name: string): PrometheusFamily {
