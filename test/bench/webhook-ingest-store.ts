@@ -46,7 +46,8 @@ function lifeOf(messageId: string, index: number, providerMessageId: string): De
       occurredAt: start + offset,
       recipient: email,
       mailrouteId: messageId,
-      providerMessageId: `${providerMessageId}.filter0001.16648.5515E0B88.0`,
+      // The parser keeps the X-Message-Id part of sg_message_id: what the attempt stored.
+      providerMessageId,
       ...extra,
       raw: {
         email,

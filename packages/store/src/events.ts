@@ -203,7 +203,7 @@ export function createEventApi(ctx: StoreContext): EventApi {
       else if (event.providerMessageId !== null) rest.push(event);
     }
     if (rest.length === 0) return messageOf;
-    const keys = [...new Set(rest.flatMap((event) => providerIdKeys(event.providerMessageId ?? '')))];
+    const keys = [...new Set(rest.map((event) => event.providerMessageId ?? ''))];
     const owners = new Map<string, string>();
     for (const ids of chunks(keys)) {
       const rows = await sql.query<{ message_id: string; provider: string; provider_message_id: string; rank: number }>(
@@ -219,13 +219,8 @@ export function createEventApi(ctx: StoreContext): EventApi {
       }
     }
     for (const event of rest) {
-      for (const key of providerIdKeys(event.providerMessageId ?? '')) {
-        const owner = owners.get(eventKey(event.provider, key));
-        if (owner !== undefined) {
-          messageOf.set(event, owner);
-          break;
-        }
-      }
+      const owner = owners.get(eventKey(event.provider, event.providerMessageId ?? ''));
+      if (owner !== undefined) messageOf.set(event, owner);
     }
     return messageOf;
   }
@@ -417,17 +412,9 @@ function earliest(current: number | undefined, at: number, message: MessageState
  */
 function attemptOf(attempts: readonly AttemptRef[], event: IncomingEvent): AttemptRef | undefined {
   const onProvider = attempts.filter((attempt) => attempt.provider === event.provider);
-  const keys = event.providerMessageId === null ? [] : providerIdKeys(event.providerMessageId);
-  return onProvider.find((attempt) => attempt.providerMessageId !== null && keys.includes(attempt.providerMessageId)) ?? onProvider.at(-1);
-}
-
-/**
- * The provider message id and the part before its first dot: SendGrid's event `sg_message_id`
- * is the send answer's X-Message-Id followed by `.filter...`, and the attempt kept the former.
- */
-function providerIdKeys(providerMessageId: string): string[] {
-  const head = providerMessageId.split('.', 1)[0] ?? '';
-  return head === '' || head === providerMessageId ? [providerMessageId] : [providerMessageId, head];
+  const exact =
+    event.providerMessageId === null ? undefined : onProvider.find((attempt) => attempt.providerMessageId === event.providerMessageId);
+  return exact ?? onProvider.at(-1);
 }
 
 /** The status and the three first-time facts, in the order the UPDATEs list them. */
