@@ -18,6 +18,8 @@ const MESSAGES = 6_000;
 const BATCH = 100;
 const REPLAY_EVERY = 5;
 const WARM_UP_BATCHES = 20;
+/** SQLite store and raw runs alternate, so both see the same machine; the median round is shown. */
+const ROUNDS = 3;
 
 export interface IngestCase {
   readonly database: BenchDialect;
@@ -238,8 +240,17 @@ async function rawSqliteCase(): Promise<IngestCase> {
 }
 
 export async function runWebhookIngestStore(): Promise<IngestCase[]> {
-  const sqlite = await storeCase('sqlite');
-  const raw = await rawSqliteCase();
+  const stores: Awaited<ReturnType<typeof storeCase>>[] = [];
+  const raws: IngestCase[] = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    stores.push(await storeCase('sqlite'));
+    raws.push(await rawSqliteCase());
+  }
+  const sqlite = median(stores);
+  const raw = median(raws);
+  console.log(
+    `SQLite rounds, events/s: store ${stores.map((entry) => Math.round(entry.perSecond)).join(', ')}; raw ${raws.map((entry) => Math.round(entry.perSecond)).join(', ')}`,
+  );
   const cases: IngestCase[] = [sqlite, raw];
   const problem = await postgresUnavailable();
   if (problem) console.log(`PostgreSQL row skipped: ${problem}`);
@@ -263,6 +274,13 @@ export async function runWebhookIngestStore(): Promise<IngestCase[]> {
       `${sqlite.stored} stored, ${sqlite.applied} moved a status, ${sqlite.duplicates} replayed duplicates`,
   );
   return cases;
+}
+
+function median<T extends IngestCase>(rounds: readonly T[]): T {
+  const sorted = [...rounds].sort((a, b) => a.perSecond - b.perSecond);
+  const middle = sorted[Math.floor(sorted.length / 2)];
+  if (!middle) throw new Error('no rounds');
+  return middle;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await runWebhookIngestStore();
