@@ -55,16 +55,20 @@ describe('SendGrid events through the real server process', () => {
   let server: ServerProcess;
   let client: MailrouteClient;
   let url: string;
+  let configFile: string;
+
+  const configWithKey = (webhookPublicKey: string) => ({
+    database: { url: `file:${join(dir.path, 'mailroute.db')}` },
+    providers: [{ type: 'sendgrid' as const, name: 'sendgrid', apiKey: SENDGRID_KEY, baseUrl: sendgrid.url, webhookPublicKey }],
+    worker: { idlePollMs: 100 },
+    server: { port: 0 },
+  });
 
   beforeAll(async () => {
     dir = workDir('webhooks-sendgrid');
     sendgrid = await startSendGridStandIn({ apiKey: SENDGRID_KEY });
-    const config = writeConfig(join(dir.path, 'mailroute.json'), {
-      database: { url: `file:${join(dir.path, 'mailroute.db')}` },
-      providers: [{ type: 'sendgrid', name: 'sendgrid', apiKey: SENDGRID_KEY, baseUrl: sendgrid.url, webhookPublicKey: signer.publicKey }],
-      worker: { idlePollMs: 100 },
-      server: { port: 0 },
-    });
+    const config = writeConfig(join(dir.path, 'mailroute.json'), configWithKey(signer.publicKey));
+    configFile = config;
     server = spawnMailroute({ args: ['serve', '--config', config], cwd: dir.path, env: { MAILROUTE_ADMIN_KEY: ADMIN_KEY } });
     url = await server.url;
     client = createMailrouteClient({ url, apiKey: ADMIN_KEY });
@@ -85,9 +89,9 @@ describe('SendGrid events through the real server process', () => {
     return { id, xMessageId: accepted?.messageId ?? '' };
   }
 
-  async function postEvents(events: readonly Record<string, unknown>[]) {
+  async function postEvents(events: readonly Record<string, unknown>[], by = signer) {
     const body = JSON.stringify(events);
-    const { signature, timestamp } = signer.sign(body);
+    const { signature, timestamp } = by.sign(body);
     return fetch(`${url}/webhooks/sendgrid`, {
       method: 'POST',
       headers: {
@@ -161,6 +165,19 @@ describe('SendGrid events through the real server process', () => {
     const detail = await client.mail.get.query({ id });
     expect(detail.status).toBe('sent');
     expect(detail.events).toEqual([]);
+  });
+
+  it('a key rotated in the configuration file takes effect on reload, without a restart', async () => {
+    const { id } = await sendThroughSendgrid('rotated@example.org', 'rotation');
+    const rotated = createSendgridSigner();
+    const event = () => [sendgridEvent({ event: 'delivered', email: 'rotated@example.org', mailrouteId: id })];
+    expect((await postEvents(event(), rotated)).status).toBe(401);
+    const reloads = server.logs().filter((line) => line.msg === 'configuration reloaded').length;
+    writeConfig(configFile, configWithKey(rotated.publicKey));
+    await until(() => server.logs().filter((line) => line.msg === 'configuration reloaded').length > reloads, 15_000, 'the reload');
+    expect((await postEvents(event(), signer)).status).toBe(401);
+    expect((await postEvents(event(), rotated)).status).toBe(200);
+    await finalStatus(client, id, 'delivered');
   });
 });
 
