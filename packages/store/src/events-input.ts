@@ -20,8 +20,8 @@ const MAX_MESSAGE_ID = 256;
 /** RFC 5321 bounds a path to 256 octets; anything longer cannot be an address. */
 const MAX_ADDRESS = 320;
 const MAX_REASON = 1_000;
-/** JavaScript's Date range. */
-const MAX_TIME = 8.64e15;
+/** A provider clock this far ahead is wrong; the time the event arrived stands in for it. */
+const MAX_CLOCK_SKEW_MS = 24 * 60 * 60 * 1000;
 
 const knownTypes = new Set<string>(deliveryEventTypes);
 
@@ -48,7 +48,9 @@ export function incomingEvent(event: DeliveryEvent, index: number, receivedAt: n
   const eventId = clean(event.providerEventId);
   if (!eventId) throw invalid(index, 'has no provider event id (ingestion dedupes on it)');
   const type = typeof event.type === 'string' && knownTypes.has(event.type) ? event.type : 'unknown';
-  const occurredAt = Number.isFinite(event.occurredAt) && Math.abs(event.occurredAt) <= MAX_TIME ? event.occurredAt : receivedAt;
+  // Out of range, a time would fail the whole batch on PostgreSQL (and the provider would resend it forever).
+  const time = event.occurredAt;
+  const occurredAt = Number.isFinite(time) && time >= 0 && time <= receivedAt + MAX_CLOCK_SKEW_MS ? time : receivedAt;
   return {
     provider,
     // A longer id is still one id: its digest keeps duplicates recognisable.
