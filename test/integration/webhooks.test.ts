@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import type { WebhookSettings } from '@mailroute/api';
 import { parseMessage } from '@mailroute/core';
 import {
@@ -36,6 +37,13 @@ let app: Awaited<ReturnType<typeof createHttpApp>>;
 let raw: Database.Database;
 let settings: WebhookSettings;
 const confirmed: string[] = [];
+const logLines: Record<string, unknown>[] = [];
+const logSink = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    for (const line of chunk.toString().split('\n')) if (line.startsWith('{')) logLines.push(JSON.parse(line) as Record<string, unknown>);
+    done();
+  },
+});
 
 beforeAll(async () => {
   file = createSqliteFile();
@@ -44,7 +52,7 @@ beforeAll(async () => {
   const { server } = configSchema.parse({ server: { rateLimit: { perMinute: 3 } } });
   app = await createHttpApp({
     settings: server,
-    logger: createLogger('silent'),
+    logger: createLogger('info', logSink),
     role: 'api',
     readiness: async () => ({ ready: true }),
     webhookBodyLimitBytes: BODY_LIMIT,
@@ -169,6 +177,9 @@ describe('SendGrid webhook: refusals store nothing', () => {
     }
     expect(eventRows()).toBe(before);
     expect(await statusOf(id)).toBe('sent');
+    expect(logLines).toContainEqual(
+      expect.objectContaining({ msg: 'webhook refused', status: 403, code: 'FORBIDDEN', reason: expect.stringMatching(/old/) }),
+    );
 
     const unknown = await signedPost(events, sendgridSigner, '/webhooks/sendgrid/nope');
     expect(unknown.statusCode).toBe(404);
@@ -237,6 +248,12 @@ describe('SendGrid webhook: malformed bodies', () => {
       payload: 'a=1',
     });
     expect(form.statusCode).toBe(415);
+    const empty = await app.inject({ method: 'POST', url: '/webhooks/sendgrid' });
+    expect(empty.statusCode).toBe(401);
+    expect(empty.json()).toMatchObject({ code: 'UNAUTHENTICATED' });
+    const emptySigned = await postSendgrid('', sendgridSigner.sign(''));
+    expect(emptySigned.statusCode).toBe(400);
+    expect(emptySigned.json()).toMatchObject({ code: 'INVALID_JSON' });
     expect(eventRows()).toBe(before);
     expect(await statusOf(id)).toBe('sent');
   });
@@ -367,6 +384,7 @@ describe('SES webhook through SNS', () => {
     const before = eventRows();
     expect((await postSns('{"Type": "Notification",')).json()).toMatchObject({ statusCode: 400, code: 'INVALID_JSON' });
     expect((await postSns({ hello: 'world' })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'POST', url: '/webhooks/ses' })).json()).toMatchObject({ statusCode: 400, code: 'INVALID_JSON' });
     const notSes = await postSns(sns.sign(snsNotification(TOPIC, 'plain text, not JSON'), '2'));
     expect(notSes.statusCode).toBe(400);
     expect(notSes.json()).toMatchObject({ code: 'INVALID_INPUT' });

@@ -1,5 +1,5 @@
 import { type ApiDependencies, handleSendgridWebhook, handleSesWebhook, type WebhookResponse } from '@mailroute/api';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * Provider event webhooks. Signatures are over the exact bytes received, so the body stays a
@@ -15,16 +15,35 @@ export async function registerWebhookRoutes(app: FastifyInstance, api: ApiDepend
       (_request, body, done) => done(null, body),
     );
     const options = { bodyLimit: bodyLimitBytes, config: { rateLimit: false } } as const;
-    const send = (reply: FastifyReply, response: WebhookResponse) => reply.code(response.status).send(response.body);
+    const send = (request: FastifyRequest, reply: FastifyReply, response: WebhookResponse) => {
+      // A provider that keeps getting refused loses events: the reason is worth a line.
+      if ('code' in response.body) {
+        const level = response.status === 401 || response.status === 403 ? 'warn' : 'info';
+        request.log[level](
+          { path: request.url, status: response.status, code: response.body.code, reason: response.body.message },
+          'webhook refused',
+        );
+      }
+      return reply.code(response.status).send(response.body);
+    };
+    // A POST without a body never reaches a content-type parser.
+    const bodyOf = (request: FastifyRequest<{ Body: Buffer | undefined }>) => request.body ?? Buffer.alloc(0);
 
-    scope.post<{ Body: Buffer }>('/webhooks/sendgrid', options, async (request, reply) =>
-      send(reply, await handleSendgridWebhook(api, { rawBody: request.body, headers: request.headers })),
+    scope.post<{ Body: Buffer | undefined }>('/webhooks/sendgrid', options, async (request, reply) =>
+      send(request, reply, await handleSendgridWebhook(api, { rawBody: bodyOf(request), headers: request.headers })),
     );
-    scope.post<{ Body: Buffer; Params: { provider: string } }>('/webhooks/sendgrid/:provider', options, async (request, reply) =>
-      send(reply, await handleSendgridWebhook(api, { provider: request.params.provider, rawBody: request.body, headers: request.headers })),
+    scope.post<{ Body: Buffer | undefined; Params: { provider: string } }>(
+      '/webhooks/sendgrid/:provider',
+      options,
+      async (request, reply) =>
+        send(
+          request,
+          reply,
+          await handleSendgridWebhook(api, { provider: request.params.provider, rawBody: bodyOf(request), headers: request.headers }),
+        ),
     );
-    scope.post<{ Body: Buffer }>('/webhooks/ses', options, async (request, reply) =>
-      send(reply, await handleSesWebhook(api, { rawBody: request.body, headers: request.headers })),
+    scope.post<{ Body: Buffer | undefined }>('/webhooks/ses', options, async (request, reply) =>
+      send(request, reply, await handleSesWebhook(api, { rawBody: bodyOf(request), headers: request.headers })),
     );
   });
 }
