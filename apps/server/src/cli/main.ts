@@ -12,8 +12,13 @@ commands:
   retry [--status dead,failed] [--provider P] [--recipient R] [--tag T] [--since T] [--until T]
         [--id ID ...] [--dry-run]
                                   requeue failed or dead mail through the API
+  export [--status S,...] [--provider P] [--recipient R] [--tag T] [--since T] [--until T]
+         [--format csv|json] [--output FILE]
+                                  the matching messages for customer support, through the API
   keys create|list|revoke         manage API keys (directly on the database)
   providers                       provider health through the API
+  providers enable|drain|disable|force-open NAME [--note TEXT]
+                                  an operator decision every process obeys (see README)
   alerts [--state firing|resolved] [--kind K] [--subject S] [--since T] [--until T] [--limit N] [--json]
                                   alert history through the API: incidents, notices, summaries
   config check [--config FILE]    validate a configuration file
@@ -22,8 +27,8 @@ options:
   --config FILE     configuration (YAML or JSON); default: MAILROUTE_CONFIG, else ./mailroute.yaml
                     (.yml, .json) when present, else the embedded defaults
   --log-level LVL   serve/worker: trace, debug, info, warn, error (default info, or MAILROUTE_LOG_LEVEL)
-  --url URL         send/retry/providers: the API (default MAILROUTE_URL, else server.host/port)
-  --api-key KEY     send/retry/providers: default MAILROUTE_API_KEY
+  --url URL         send/retry/export/providers: the API (default MAILROUTE_URL, else server.host/port)
+  --api-key KEY     send/retry/export/providers: default MAILROUTE_API_KEY
 
 exit codes: 0 ok, 1 runtime error, 2 usage or configuration error`;
 
@@ -37,6 +42,7 @@ const commands: Record<string, () => Promise<Command>> = {
   migrate: async () => (await import('./migrate.js')).migrateCommand,
   send: async () => (await import('./send.js')).sendCommand,
   retry: async () => (await import('./retry.js')).retryCommand,
+  export: async () => (await import('./export.js')).exportCommand,
   keys: async () => (await import('./keys.js')).keysCommand,
   providers: async () => (await import('./providers.js')).providersCommand,
   alerts: async () => (await import('./alerts.js')).alertsCommand,

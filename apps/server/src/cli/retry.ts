@@ -18,7 +18,7 @@ interface Filter {
 /** Messages per request: each is one transaction on the server, short enough not to hold up senders. */
 const CHUNK = 500;
 
-function isoTime(flag: string, value: string | undefined): string | undefined {
+export function isoTime(flag: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const time = Date.parse(value);
   if (Number.isNaN(time)) throw new UsageError(`${flag} takes a date-time such as 2025-01-31T09:00:00Z, got "${value}"`);
