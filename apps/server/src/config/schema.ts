@@ -123,7 +123,7 @@ const alertChannelSchema = {
 
 const alertsSchema = z
   .strictObject({
-    /** The monitor runs in every process; one at a time (a lease in the database) checks and notifies. */
+    /** The monitor runs in every process that serves the API (roles all and api); one at a time (a lease in the database) checks and notifies. */
     enabled: z.boolean().default(true),
     checkIntervalMs: z.number().int().positive().default(30_000),
     /** How long the active monitor holds its lease; when it dies, another process takes over after this. */
