@@ -137,16 +137,19 @@ export function createMonitor(options: MonitorOptions): Monitor {
     return next;
   }
 
-  function schedule(): void {
+  /** Rounds start every interval (a slow round does not push the next one back by its own length). */
+  function schedule(previousStart: number): void {
     if (stopped) return;
+    const delay = Math.max(0, previousStart + settings.checkIntervalMs - Date.now());
     timer = setTimeout(async () => {
+      const start = Date.now();
       try {
         await checkOnce();
       } catch (error) {
         logger.error({ err: error }, 'alert monitor round failed; trying again at the next check');
       }
-      schedule();
-    }, settings.checkIntervalMs);
+      schedule(start);
+    }, delay);
   }
 
   return {
@@ -155,9 +158,10 @@ export function createMonitor(options: MonitorOptions): Monitor {
     start() {
       if (stopped || started) return;
       started = true;
+      const start = Date.now();
       checkOnce()
         .catch((error) => logger.error({ err: error }, 'alert monitor round failed; trying again at the next check'))
-        .finally(schedule);
+        .finally(() => schedule(start));
     },
     async stop() {
       stopped = true;
