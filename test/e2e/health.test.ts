@@ -136,7 +136,7 @@ describe.skipIf(!postgresAvailable)('provider health and metrics across processe
     const apiScrape = await scrape(`${await api.url}/metrics`);
     expect(apiScrape.some((entry) => entry.name === 'mailroute_provider_attempts_total' && entry.metrics.length > 0)).toBe(false);
     expect(valuesBy(apiScrape, 'mailroute_messages', ['status']).sent).toBe(MESSAGES);
-    expect(valuesBy(apiScrape, 'mailroute_processes', ['role'])).toEqual({ worker: 2 });
+    expect(valuesBy(apiScrape, 'mailroute_processes', ['role'])).toEqual({ all: 0, worker: 2 });
     expect(valuesBy(apiScrape, 'mailroute_breakers_open', ['provider'])).toEqual({ primary: opened.length, backup: 0 });
 
     // A worker that stops cleanly leaves the view at once.

@@ -115,7 +115,7 @@ describe('/metrics after a scripted run', () => {
     expect(family(families, 'mailroute_webhook_events_total').type).toBe('COUNTER');
     expect(valuesBy(families, 'mailroute_webhook_events_total', ['type'])).toEqual({ delivered: 2, bounced: 1 });
     expect(valuesBy(families, 'mailroute_breaker_state', ['provider', 'state'])).toMatchObject({ 'primary/closed': 1, 'primary/open': 0 });
-    expect(valuesBy(families, 'mailroute_processes', ['role'])).toEqual({ all: 1 });
+    expect(valuesBy(families, 'mailroute_processes', ['role'])).toEqual({ all: 1, worker: 0 });
     expect(valuesBy(families, 'mailroute_database_up', [])).toEqual({ '': 1 });
     expect(family(families, 'process_cpu_user_seconds_total').type).toBe('COUNTER');
     expect(family(families, 'nodejs_heap_size_used_bytes').type).toBe('GAUGE');

@@ -151,9 +151,13 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
     registers,
     collect() {
       this.reset();
-      const byRole = new Map<string, number>();
+      // Both roles always present: `mailroute_processes{role="worker"} == 0` is worth an alert.
+      const byRole = new Map<string, number>([
+        ['all', 0],
+        ['worker', 0],
+      ]);
       for (const beat of snapshot?.heartbeats ?? []) byRole.set(beat.role, (byRole.get(beat.role) ?? 0) + 1);
-      for (const [role, count] of byRole) this.set({ role }, count);
+      if (snapshot) for (const [role, count] of byRole) this.set({ role }, count);
     },
   });
   new Gauge({

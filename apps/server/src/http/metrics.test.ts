@@ -1,0 +1,124 @@
+import { createRouter, type Router } from '@mailroute/core';
+import { createScriptedProvider, sampleMessage } from '@mailroute/core/testing';
+import { createStore, type MailStore } from '@mailroute/store';
+import { createSqliteFile } from '@mailroute/store/testing';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { configSchema } from '../config/schema.js';
+import { createHttpApp } from './app.js';
+import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
+import { startMetricsServer } from './metrics-route.js';
+
+let store: MailStore;
+let drop: () => Promise<void>;
+const routers: Router[] = [];
+
+beforeEach(async () => {
+  const file = createSqliteFile();
+  drop = file.drop;
+  store = await createStore({ url: file.url });
+});
+afterEach(async () => {
+  await Promise.all(routers.splice(0).map((router) => router.close()));
+  await store.close();
+  await drop();
+});
+
+function router(): Router {
+  const created = createRouter({
+    providers: [
+      { provider: createScriptedProvider('sendgrid', { kind: 'fail', code: 'PROVIDER_UNAVAILABLE', latencyMs: 5 }, 'sendgrid') },
+      { provider: createScriptedProvider('ses', { kind: 'accept', latencyMs: 5 }, 'ses') },
+    ],
+    breaker: { volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs: 60_000 },
+  });
+  routers.push(created);
+  return created;
+}
+
+async function values(metrics: ServiceMetrics, name: string): Promise<{ labels: Record<string, unknown>; value: number }[]> {
+  const found = (await metrics.registry.getMetricsAsJSON()).find((metric) => metric.name === name);
+  if (!found) throw new Error(`no metric ${name}`);
+  return found.values.map((entry) => ({ labels: { ...entry.labels }, value: entry.value }));
+}
+
+describe('service metrics', () => {
+  it('counts the router’s attempts, failovers, skips and breaker changes, and shows its breakers', async () => {
+    const live = router();
+    const metrics = createServiceMetrics({ store, liveRouter: () => live, staleAfterMs: 20_000 });
+    metrics.observeRouter(live);
+    // Two sendgrid failures open its breaker; the third message skips it.
+    for (let index = 0; index < 3; index += 1) expect((await live.send(sampleMessage())).status).toBe('sent');
+    const { contentType, body } = await metrics.render();
+    expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(body).toContain('# TYPE mailroute_provider_attempts_total counter');
+
+    expect(await values(metrics, 'mailroute_provider_attempts_total')).toEqual([
+      { labels: { provider: 'sendgrid', outcome: 'failed', category: 'provider' }, value: 2 },
+      { labels: { provider: 'ses', outcome: 'accepted', category: '' }, value: 3 },
+    ]);
+    expect(await values(metrics, 'mailroute_failovers_total')).toEqual([{ labels: { from: 'sendgrid' }, value: 2 }]);
+    expect(await values(metrics, 'mailroute_provider_skips_total')).toEqual([
+      { labels: { provider: 'sendgrid', code: 'BREAKER_OPEN' }, value: 1 },
+    ]);
+    expect(await values(metrics, 'mailroute_breaker_transitions_total')).toEqual([
+      { labels: { provider: 'sendgrid', state: 'open' }, value: 1 },
+    ]);
+    const states = await values(metrics, 'mailroute_breaker_state');
+    expect(states.filter((entry) => entry.value === 1).map((entry) => entry.labels)).toEqual([
+      { provider: 'sendgrid', state: 'open' },
+      { provider: 'ses', state: 'closed' },
+    ]);
+    const latencyCounts = (await values(metrics, 'mailroute_provider_latency_seconds')).filter((entry) => entry.labels.le === '+Inf');
+    expect(latencyCounts.map((entry) => [entry.labels.provider, entry.value])).toEqual([
+      ['sendgrid', 2],
+      ['ses', 3],
+    ]);
+    expect(await values(metrics, 'mailroute_database_up')).toEqual([{ labels: {}, value: 1 }]);
+  });
+
+  it('a scrape still answers when the database cannot be read, and says so', async () => {
+    const errors: unknown[] = [];
+    const broken: MailStore = { ...store, countByStatus: () => Promise.reject(new Error('connection refused')) };
+    const metrics = createServiceMetrics({ store: broken, staleAfterMs: 20_000, onError: (error) => errors.push(error) });
+    const { body } = await metrics.render();
+    expect(body).toMatch(/^mailroute_database_up 0$/m);
+    expect(body).not.toMatch(/^mailroute_messages\{/m);
+    expect(body).toMatch(/^process_cpu_user_seconds_total /m);
+    expect(errors).toEqual([new Error('connection refused')]);
+  });
+
+  it('is served without an API key on the API port, or on a listener of its own', async () => {
+    const metrics = createServiceMetrics({ store, staleAfterMs: 20_000 });
+    const { server } = configSchema.parse({});
+    const common = {
+      settings: server,
+      logger: pino({ level: 'silent' }),
+      api: { store, providerNames: () => [] },
+      readiness: async () => ({ ready: true as const }),
+      role: 'api',
+    };
+    const withMetrics = await createHttpApp({ ...common, metrics });
+    const without = await createHttpApp(common);
+    try {
+      const scraped = await withMetrics.inject('/metrics');
+      expect(scraped.statusCode).toBe(200);
+      expect(scraped.body).toMatch(/^mailroute_queue_depth 0$/m);
+      expect((await without.inject('/metrics')).statusCode).toBe(404);
+    } finally {
+      await withMetrics.close();
+      await without.close();
+    }
+
+    const listener = await startMetricsServer(metrics, '127.0.0.1', 0);
+    try {
+      const response = await fetch(`${listener.url}/metrics`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(await response.text()).toMatch(/^mailroute_processes\{role="worker"\} 0$/m);
+      expect((await fetch(`${listener.url}/trpc/stats.overview`)).status).toBe(404);
+    } finally {
+      await listener.close();
+    }
+  });
+});
