@@ -271,7 +271,11 @@ export function createEventApi(ctx: StoreContext): EventApi {
     return found;
   }
 
-  /** One UPDATE per shape of change, guarded by the status read under the lock. */
+  /**
+   * One UPDATE per shape of change, guarded by the status read under the lock (PostgreSQL) or
+   * the single writer (SQLite): a miss means someone changed the message anyway, and the
+   * decisions made on the old status are void.
+   */
   async function updateMessages(sql: SqlRunner, changed: readonly MessageState[], now: Date): Promise<void> {
     const plain = changed.filter((message) => !message.confirmedBy);
     const confirmed = changed.filter((message) => message.confirmedBy);
@@ -318,6 +322,17 @@ export function createEventApi(ctx: StoreContext): EventApi {
   }
 
   async function updateRows(sql: SqlRunner, columns: readonly string[], rows: readonly unknown[][]): Promise<void> {
+    if (rows.length === 0) return;
+    if (ctx.dialect === 'sqlite') {
+      // One prepared single-row UPDATE per message costs SQLite less than joining a VALUES list (measured).
+      const text = `UPDATE message SET ${columns.map((column) => `${column} = ?`).join(', ')} WHERE id = ? AND status = ?`;
+      const moved = await sql.executeEach(
+        text,
+        rows.map(([id, expected, ...values]) => [...values, id, expected]),
+      );
+      if (moved !== rows.length) throw new ConcurrentChange('a message changed while its events were applied');
+      return;
+    }
     const perStatement = Math.max(1, Math.floor(30_000 / (columns.length + 2)));
     for (let start = 0; start < rows.length; start += perStatement) {
       const chunk = rows.slice(start, start + perStatement);
@@ -332,8 +347,6 @@ export function createEventApi(ctx: StoreContext): EventApi {
          RETURNING message.id`,
         a.args,
       );
-      // The rows were read under a lock (PostgreSQL) or the single writer (SQLite): a miss means
-      // someone changed them anyway, and the decisions made on the old status are void.
       if (moved.length !== chunk.length) throw new ConcurrentChange('a message changed while its events were applied');
     }
   }
