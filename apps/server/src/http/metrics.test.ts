@@ -88,6 +88,24 @@ describe('service metrics', () => {
     expect(errors).toEqual([new Error('connection refused')]);
   });
 
+  it('a worker-only process leaves the database figures to the API processes', async () => {
+    let reads = 0;
+    const counted: MailStore = {
+      ...store,
+      countByStatus: (scope) => {
+        reads += 1;
+        return store.countByStatus(scope);
+      },
+    };
+    const live = router();
+    const metrics = createServiceMetrics({ store: counted, liveRouter: () => live, staleAfterMs: 20_000, databaseMetrics: false });
+    const { body } = await metrics.render();
+    expect(reads).toBe(0);
+    expect(body).not.toContain('mailroute_messages');
+    expect(body).not.toContain('mailroute_database_up');
+    expect(body).toMatch(/^mailroute_breaker_state\{provider="ses",state="closed"\} 1$/m);
+  });
+
   it('is served without an API key on the API port, or on a listener of its own', async () => {
     const metrics = createServiceMetrics({ store, staleAfterMs: 20_000 });
     const { server } = configSchema.parse({});

@@ -9,6 +9,12 @@ export interface MetricsOptions {
   /** Heartbeats older than this are dead processes (`health.staleAfterMs`). */
   readonly staleAfterMs: number;
   readonly now?: () => number;
+  /**
+   * Also the figures read from the database at scrape time (default). Off in a worker-only
+   * process: every API process shows them, and the queries would load Prisma's query
+   * compiler there (about 75 MB more memory, measured).
+   */
+  readonly databaseMetrics?: boolean;
   /** Hears a failed database read during a scrape; the scrape still answers, with `mailroute_database_up` 0. */
   readonly onError?: (error: unknown) => void;
 }
@@ -39,6 +45,7 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
   const now = options.now ?? Date.now;
   const registry = new Registry();
   const registers = [registry];
+  const databaseRegisters = options.databaseMetrics === false ? [] : registers;
   collectDefaultMetrics({ register: registry });
   let snapshot: Snapshot | undefined;
 
@@ -89,7 +96,7 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
   new Gauge({
     name: 'mailroute_database_up',
     help: 'Whether the last scrape could read the database-derived metrics (1) or not (0).',
-    registers,
+    registers: databaseRegisters,
     collect() {
       this.set(snapshot ? 1 : 0);
     },
@@ -98,7 +105,7 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
     name: 'mailroute_messages',
     help: 'Messages stored, by status (every tenant).',
     labelNames: ['status'] as const,
-    registers,
+    registers: databaseRegisters,
     collect() {
       this.reset();
       if (!snapshot) return;
@@ -108,7 +115,7 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
   new Gauge({
     name: 'mailroute_queue_depth',
     help: `Messages not yet handed to a provider for good (${unsentStatuses.join(', ')}).`,
-    registers,
+    registers: databaseRegisters,
     collect() {
       this.reset();
       if (snapshot) this.set(unsentStatuses.reduce((sum, status) => sum + (snapshot?.counts[status] ?? 0), 0));
@@ -117,7 +124,7 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
   new Gauge({
     name: 'mailroute_oldest_undelivered_age_seconds',
     help: 'Age of the oldest message not yet handed to a provider (scheduled mail counts from its send time); 0 when there is none.',
-    registers,
+    registers: databaseRegisters,
     collect() {
       this.reset();
       if (!snapshot) return;
@@ -128,7 +135,7 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
     name: 'mailroute_webhook_events_total',
     help: 'Provider webhook events stored, by normalized type (rows are never deleted).',
     labelNames: ['type'] as const,
-    registers,
+    registers: databaseRegisters,
     collect() {
       this.reset();
       for (const [type, count] of Object.entries(snapshot?.eventsByType ?? {})) this.inc({ type }, count);
@@ -138,7 +145,7 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
     name: 'mailroute_alerts_firing',
     help: 'Alert incidents firing now, by kind.',
     labelNames: ['kind'] as const,
-    registers,
+    registers: databaseRegisters,
     collect() {
       this.reset();
       for (const [kind, count] of Object.entries(snapshot?.firingByKind ?? {})) this.set({ kind }, count);
@@ -148,7 +155,7 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
     name: 'mailroute_processes',
     help: 'Processes with a router (roles all and worker) that reported a heartbeat recently, by role.',
     labelNames: ['role'] as const,
-    registers,
+    registers: databaseRegisters,
     collect() {
       this.reset();
       // Both roles always present: `mailroute_processes{role="worker"} == 0` is worth an alert.
@@ -164,7 +171,7 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
     name: 'mailroute_breakers_open',
     help: 'Live processes whose breaker for the provider is open (from heartbeats: every process, not only this one).',
     labelNames: ['provider'] as const,
-    registers,
+    registers: databaseRegisters,
     collect() {
       this.reset();
       const open = new Map<string, number>();
@@ -208,7 +215,7 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
       router.on('breaker', (event) => transitions.inc({ provider: event.provider, state: event.state }));
     },
     async render() {
-      snapshot = await readSnapshot();
+      if (databaseRegisters.length > 0) snapshot = await readSnapshot();
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
   };

@@ -229,6 +229,7 @@ async function createMetrics(
     store,
     staleAfterMs: config.health.staleAfterMs,
     ...(role === 'api' ? {} : { liveRouter }),
+    databaseMetrics: role !== 'worker',
     onError: (error) => logger.error({ err: error }, 'metrics: database read failed'),
   });
 }
