@@ -24,7 +24,7 @@ import { fmt, percentile, printTable } from './measure.js';
 const cli = new URL('../../apps/server/dist/cli.js', import.meta.url).pathname;
 const baselineEntry = new URL('./webhook-baseline-child.ts', import.meta.url).pathname;
 const ADMIN_KEY = `mr_${'w'.repeat(40)}`;
-const WARMUP_MS = 1_000;
+const WARMUP_MS = 2_000;
 const MEASURE_MS = 5_000;
 const BATCH_SIZE = 100;
 const EVENTS_PER_MESSAGE = 4;
