@@ -26,6 +26,8 @@ export interface EnqueueCase {
   readonly messages: number;
   readonly seconds: number;
   readonly perSecond: number;
+  /** CPU time of this process (user + system) per message: steadier than rates on a shared machine. */
+  readonly cpuMicrosPerMessage: number;
   /** Messages per transaction (store cases). */
   readonly groupSize?: number;
 }
@@ -62,10 +64,17 @@ async function drive(calls: readonly MessageContent[][], callers: number, call: 
 async function timed(load: Load, call: (contents: MessageContent[]) => Promise<unknown>) {
   await drive(callsOf(load, WARM_UP), load.callers, call);
   const calls = callsOf(load, load.messages);
+  const cpu = process.cpuUsage();
   const started = performance.now();
   await drive(calls, load.callers, call);
   const seconds = (performance.now() - started) / 1000;
-  return { messages: load.messages, seconds, perSecond: load.messages / seconds };
+  const used = process.cpuUsage(cpu);
+  return {
+    messages: load.messages,
+    seconds,
+    perSecond: load.messages / seconds,
+    cpuMicrosPerMessage: (used.user + used.system) / load.messages,
+  };
 }
 
 const storeCall = (store: MailStore) => (contents: MessageContent[]) =>
@@ -132,6 +141,7 @@ export async function runStoreEnqueue(): Promise<EnqueueCase[]> {
       messages: entry.messages,
       seconds: fmt(entry.seconds),
       'messages/s': Math.round(entry.perSecond),
+      'CPU µs/message': fmt(entry.cpuMicrosPerMessage, 1),
       'x raw 1/txn': fmt(entry.perSecond / rate(entry.database, 'raw, 1 ')),
       [`x raw ${BATCH_SIZE}/txn`]: fmt(entry.perSecond / rate(entry.database, `raw, ${BATCH_SIZE} `)),
       'messages/txn': entry.groupSize === undefined ? '' : fmt(entry.groupSize, 1),
