@@ -65,15 +65,22 @@ const listCommand: Command = async (args, io) => {
       percent(provider.recent.successRate),
       ms(provider.recent.latencyAvgMs),
       ms(provider.recent.latencyP95Ms),
+      provider.breakers.length === 0 ? '-' : `${provider.openIn}/${provider.breakers.length}`,
       provider.recent.lastError
         ? `${provider.recent.lastError.errorCode ?? ''}${provider.recent.lastError.statusCode ? ` (${provider.recent.lastError.statusCode})` : ''} ${new Date(provider.recent.lastError.at).toISOString()}`.trim()
         : '-',
       provider.note ?? '',
     ]);
-    println(io.stdout, `last ${Math.round(health.windowMs / 60_000)} min, attempts from every process; breaker: this server's`);
     println(
       io.stdout,
-      formatTable(['provider', 'type', 'state', 'breaker', 'attempts', 'success', 'avg', 'p95', 'last provider error', 'note'], rows),
+      `last ${Math.round(health.windowMs / 60_000)} min, attempts from every process; breaker: this server's; open in: live processes with it open`,
+    );
+    println(
+      io.stdout,
+      formatTable(
+        ['provider', 'type', 'state', 'breaker', 'attempts', 'success', 'avg', 'p95', 'open in', 'last provider error', 'note'],
+        rows,
+      ),
     );
     return EXIT_OK;
   } catch (error) {
