@@ -150,15 +150,11 @@ describe.skipIf(!postgresAvailable)('alerts during an outage, three processes on
     });
 
     // The holder records both notices, then dies without a word; another process takes over.
-    const holder = started.find(({ child }) =>
-      child.logs().some((line) => line.msg === 'alert notice sent' && line.alertId === incident && line.channel === 'webhook'),
-    );
+    const recorded = (child: ServerProcess) =>
+      child.logs().filter((line) => line.msg === 'alert notice sent' && line.alertId === incident).length;
+    await until(() => started.some(({ child }) => recorded(child) === 2), 5_000, 'the holder to record both notices');
+    const holder = started.find(({ child }) => recorded(child) === 2);
     if (!holder) throw new Error('no process logged the notices it sent');
-    await until(
-      () => holder.child.logs().filter((line) => line.msg === 'alert notice sent' && line.alertId === incident).length === 2,
-      5_000,
-      'the holder to record both notices',
-    );
     const survivors = started.filter((entry) => entry !== holder);
     const killedAt = Date.now();
     await holder.child.kill('SIGKILL');
@@ -168,7 +164,11 @@ describe.skipIf(!postgresAvailable)('alerts during an outage, three processes on
       'another process to take the monitor over',
     );
     const tookOverAfter = Date.now() - killedAt;
-    expect(tookOverAfter).toBeLessThanOrEqual(LEASE_MS + CHECK_INTERVAL_MS + 1_000);
+    const noticeAfter = Math.max(...lateNotices('firing').map((entry) => entry.at - acceptedAt));
+    console.info(
+      `late-delivery notice ${noticeAfter} ms after acceptance (threshold ${LATE_AFTER_MS}, interval ${CHECK_INTERVAL_MS}); monitor taken over ${tookOverAfter} ms after the holder was killed (lease ${LEASE_MS})`,
+    );
+    expect(tookOverAfter).toBeLessThanOrEqual(LEASE_MS + CHECK_INTERVAL_MS + ROUND_ALLOWANCE_MS);
 
     // Still late for a few more rounds under the new holder: nothing is repeated.
     await new Promise((resolve) => setTimeout(resolve, 3 * CHECK_INTERVAL_MS));
