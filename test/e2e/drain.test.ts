@@ -132,8 +132,8 @@ async function outcomes(ids: readonly string[]): Promise<{ provider: string; pid
   }));
 }
 
-describe.skipIf(!postgresAvailable)('drain a provider across processes', () => {
-  it('in-flight finishes on it, new mail avoids it in every worker, a restart keeps it, undo brings traffic back', async () => {
+describe.skipIf(!postgresAvailable)('drain and force-open a provider across processes', () => {
+  it('drain: in-flight finishes on it, new mail avoids it in every worker, a restart keeps it, undo brings traffic back; force-open: every worker holds its breaker open', async () => {
     // One at a time: three processes compiling TypeScript at once on two cores take long to start.
     const api = start('api');
     const url = String((await api.waitForLog((line) => line.msg === 'api listening', STARTUP_MS)).url);
@@ -184,23 +184,46 @@ describe.skipIf(!postgresAvailable)('drain a provider across processes', () => {
     expect(afterUndo.every((outcome) => outcome.provider === 'sendgrid')).toBe(true);
     expect(sendgrid.counters.accepted).toBe(11);
 
+    // Force-open, with two workers again: every live worker holds its breaker open (health says
+    // so, with the note as the reason), no mail reaches SendGrid; enable closes them again.
+    const another = await startWorker();
+    const live = [restarted, another].map((child) => `:${child.child.pid}:`);
+    const sendgridBreakers = async () => {
+      const health = await client.providers.health.query();
+      const view = health.providers.find((provider) => provider.name === 'sendgrid');
+      const mine = (view?.breakers ?? []).filter((breaker) => live.some((pid) => breaker.process.includes(pid)));
+      return { state: view?.state, note: view?.note, breakers: mine.map((breaker) => breaker.state) };
+    };
+    expect(await providers(url, 'force-open', 'sendgrid', '--note', 'SendGrid status page: degraded')).toMatch(/is now forced_open/);
+    await until(async () => (await sendgridBreakers()).breakers.join() === 'open,open', 10_000, 'both workers to report an open breaker');
+    expect(await sendgridBreakers()).toEqual({ state: 'forced_open', note: 'SendGrid status page: degraded', breakers: ['open', 'open'] });
+    const forcedOpen = await outcomes(await sendBatch(client, 10, 'forced'));
+    expect(forcedOpen.every((outcome) => outcome.provider === 'smtp')).toBe(true);
+    expect(sendgrid.counters.accepted).toBe(11);
+    expect(await providers(url, 'enable', 'sendgrid')).toMatch(/is now enabled/);
+    await until(async () => (await sendgridBreakers()).breakers.join() === 'closed,closed', 10_000, 'both breakers to close');
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    const reopenedIds = await sendBatch(client, 5, 'reopened');
+    const reopened = await outcomes(reopenedIds);
+    expect(reopened.every((outcome) => outcome.provider === 'sendgrid')).toBe(true);
+
     // What support gets: every one of them, with the provider each went through, as CSV and JSON.
     const file = join(dir.path, 'sent.csv');
     const csv = await mailroute(url, 'export', '--status', 'sent', '--format', 'csv', '--output', file, '--page-size', '25');
     expect(csv.stderr).toMatch(/exported 25 message\(s\) so far\n/);
-    expect(csv.stderr.endsWith(`exported 61 message(s) to ${file}\n`)).toBe(true);
+    expect(csv.stderr.endsWith(`exported 76 message(s) to ${file}\n`)).toBe(true);
     const records: Record<string, string>[] = parse(readFileSync(file), { columns: true });
-    expect(records).toHaveLength(61);
+    expect(records).toHaveLength(76);
     expect(
       records
         .filter((record) => record.provider === 'sendgrid')
         .map((record) => record.id)
         .sort(),
-    ).toEqual([slow ?? '', ...undoneIds].sort());
+    ).toEqual([slow ?? '', ...undoneIds, ...reopenedIds].sort());
     expect(records.find((record) => record.id === slow)).toMatchObject({ status: 'sent', attempts: '1', to: 'guest0@example.org' });
     const json = await mailroute(url, 'export', '--status', 'sent', '--provider', 'smtp', '--format', 'json');
     const rows = JSON.parse(json.stdout) as { id: string; provider: string; subject: string }[];
-    expect(rows).toHaveLength(50);
+    expect(rows).toHaveLength(60);
     expect(rows.every((row) => row.provider === 'smtp')).toBe(true);
   }, 240_000);
 });
