@@ -153,6 +153,30 @@ forEachDatabase('alert monitor', (database) => {
     return { clock, store, open, logged };
   }
 
+  test('started, it checks at once and then every interval; stopped, it gives the lease up for another process', async () => {
+    const alerts = settings({ checkIntervalMs: 200, leaseMs: 5_000 });
+    const store = await database.open({ listen: false });
+    const lines: string[] = [];
+    const logger = { info: (_: object, text: string) => lines.push(text), warn: () => {}, error: () => {} };
+    const options = { store, settings: alerts, providerNames: () => [], logger, staleAfterMs: 20_000, channels: [] };
+    const a = createMonitor({ ...options, owner: 'a' });
+    const b = createMonitor({ ...options, owner: 'b' });
+    monitors.push(a, b);
+    a.start();
+    const deadline = Date.now() + 10_000;
+    while (!(await store.leaseHolder('alert-monitor')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    const first = await store.leaseHolder('alert-monitor');
+    expect(first?.owner).toBe('a');
+    // Renewed at every round: the expiry moves on.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect((await store.leaseHolder('alert-monitor'))?.expiresAt).toBeGreaterThan(first?.expiresAt ?? Number.POSITIVE_INFINITY);
+    expect((await b.checkOnce()).active).toBe(false);
+    await a.stop();
+    expect(await store.leaseHolder('alert-monitor')).toBeUndefined();
+    expect((await b.checkOnce()).active).toBe(true);
+    expect(lines).toContain('alert monitor active in this process');
+  });
+
   test('late delivery: one notice per channel, a reminder at the interval, one resolve notice', async () => {
     const { clock, store, open } = await setup();
     const monitor = open('a');
