@@ -109,7 +109,7 @@ const conditionSchema = z.strictObject({
   detail: z.record(z.string(), z.unknown()),
 });
 
-export const alertListSchema = z.strictObject({
+const alertListSchema = z.strictObject({
   state: z.enum(alertStates).optional(),
   kind: z.enum(alertKinds).optional(),
   subject: z.string().min(1).max(200).optional(),

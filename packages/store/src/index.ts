@@ -9,7 +9,6 @@ export {
   type AlertState,
   type AlertWithNotifications,
   alertKinds,
-  alertListSchema,
   alertNoticeKinds,
   alertStates,
   NOTIFICATIONS_PER_ALERT,
