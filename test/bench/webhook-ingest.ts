@@ -11,13 +11,14 @@ import { fmt, percentile, printTable } from './measure.js';
 
 /**
  * Signed SendGrid Event Webhook batches of 100 events posted over HTTP to the BUILT server
- * (`mailroute serve --role api`, SQLite in a temp directory), from concurrent posters (each
- * awaits its answer before the next post). Every batch is signed when posted (ECDSA P-256,
- * like SendGrid) and carries processed / delivered / open / click events for 25 messages that
- * were sent through SendGrid, so each post verifies, parses, correlates, moves statuses and
- * stores 100 rows in one transaction. Same-run baseline: bare Fastify verifying the same
- * signature and inserting the same rows raw with better-sqlite3 in one transaction per post
- * (`webhook-baseline-child.ts`). `BENCH_CPU_PROF=DIR` writes the server's CPU profile to DIR.
+ * (`mailroute serve --role api`, SQLite in a temp directory) by 1, 4 and 16 concurrent posters
+ * (each awaits its answer before the next post; one poster shows the handling time without
+ * queueing). Every batch is signed when posted (ECDSA P-256, like SendGrid) and carries
+ * processed / delivered / open / click events for 25 messages that were sent through
+ * SendGrid, so each post verifies, parses, correlates, moves statuses and stores 100 rows in
+ * one transaction. Same-run baseline: bare Fastify verifying the same signature and inserting
+ * the same rows raw with better-sqlite3 in one transaction per post (`webhook-baseline-child.ts`).
+ * `BENCH_CPU_PROF=DIR` writes the server's CPU profile to DIR.
  * Goal: >= 5,000 events/s on SQLite, p99 < 100 ms per batch.
  */
 
@@ -30,7 +31,7 @@ const BATCH_SIZE = 100;
 const EVENTS_PER_MESSAGE = 4;
 /** More than the run can use at the goal rate, so most events find a message still in flight. */
 const MESSAGES = 20_000;
-const POSTERS = [4, 16] as const;
+const POSTERS = [1, 4, 16] as const;
 
 interface Server {
   readonly url: URL;
