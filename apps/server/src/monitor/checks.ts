@@ -97,7 +97,21 @@ export const everyProviderFailing: Check = {
           .reduce((inner, [, count]) => inner + count, 0),
       0,
     );
-    if (attempts === 0 || accepted > 0 || providerFaults === 0) return [];
+    if (accepted > 0 || (attempts > 0 && providerFaults === 0)) return [];
+    if (attempts === 0) {
+      // Mail in backoff makes no attempt for minutes (up to retry.maxDelayMs): no attempt is no
+      // news. A firing incident stays open while mail waits, until a provider accepts again.
+      if ((await store.oldestUnsentAt()) === undefined) return [];
+      return [
+        {
+          kind: 'all_providers_failing',
+          subject: SERVICE_SUBJECT,
+          summary: `No provider has accepted anything; no attempt in the last ${formatDuration(settings.failingWindowMs)} (mail is waiting for its next retry).`,
+          detail: { windowMs: settings.failingWindowMs, attempts: 0 },
+          sustainOnly: true,
+        },
+      ];
+    }
     const tried = new Set(activity.map((provider) => provider.provider));
     const untried = providerNames.filter((name) => !tried.has(name));
     const perProvider = activity.map((provider) => {

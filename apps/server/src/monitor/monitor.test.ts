@@ -443,6 +443,14 @@ forEachDatabase('alert monitor', (database) => {
     );
     expect(byKind.all_providers_failing?.detail).toMatchObject({ attempts: 4, notTried: [] });
 
+    // Mail in backoff: minutes without any attempt do not clear it while mail waits.
+    clock.advance(6 * MIN);
+    const quiet = await monitor.checkOnce();
+    expect(quiet.resolved.map((alert) => alert.kind)).toEqual([]);
+    expect((await store.firingAlerts()).find((alert) => alert.kind === 'all_providers_failing')?.summary).toMatch(
+      /^No provider has accepted anything; no attempt in the last 5 min/,
+    );
+
     // An operator resends the dead one; a provider accepts the next message.
     await store.requeue({ ids: [ids[0] ?? ''] });
     await store.claim('w', 10, 60_000);
