@@ -376,6 +376,12 @@ describe('SES webhook through SNS', () => {
       expect(tampered.json()).toMatchObject({ code: 'UNAUTHENTICATED' });
     }
     expect(sns.certificateRequests.some((url) => url.includes('evil'))).toBe(false);
+
+    // A certificate that cannot be fetched is SNS's to retry (5xx), not a refusal SNS would drop.
+    const unreachable = createSnsSigner({ certificateUrl: 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-gone.pem' });
+    const unfetched = await postSns(unreachable.sign(snsNotification(TOPIC, notification), '2'));
+    expect(unfetched.statusCode).toBe(503);
+    expect(unfetched.json()).toMatchObject({ code: 'UNAVAILABLE' });
     expect(eventRows()).toBe(before);
     expect(await statusOf(id)).toBe('sent');
   });

@@ -1,4 +1,4 @@
-import { parseSesNotification, type SnsMessage, verifySnsMessage } from '@mailroute/providers/ses';
+import { parseSesNotification, type SnsMessage, type SnsVerdict, verifySnsMessage } from '@mailroute/providers/ses';
 import type { ApiDependencies } from '../context.js';
 import {
   codeOfStatus,
@@ -54,7 +54,14 @@ export async function handleSesWebhook(deps: ApiDependencies, request: WebhookRe
   const json = parseJson(request.rawBody);
   if (!json.ok) return refuse(400, 'INVALID_JSON', 'the body is not JSON');
   const allowedTopicArns = settings.ses.flatMap((entry) => entry.topicArns);
-  const verdict = await verifySnsMessage(json.value, { allowedTopicArns, certificateSource: webhooks.certificateSource });
+  let verdict: SnsVerdict;
+  try {
+    verdict = await verifySnsMessage(json.value, { allowedTopicArns, certificateSource: webhooks.certificateSource });
+  } catch (error) {
+    // SNS drops a message answered with 4xx but retries a 5xx: an unreachable certificate host must not lose events.
+    webhooks.logger?.warn({ err: error }, 'SNS signing certificate could not be fetched');
+    return refuse(503, 'UNAVAILABLE', 'the SNS signing certificate could not be fetched; retry later');
+  }
   if (!verdict.ok) return refuse(verdict.status, codeOfStatus(verdict.status), verdict.reason);
   const { message } = verdict;
   const provider = settings.ses.find((entry) => entry.topicArns.includes(message.TopicArn))?.name;
