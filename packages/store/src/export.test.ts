@@ -1,4 +1,4 @@
-import { mailError } from '@mailroute/core';
+import { type DispatchOutcome, mailError } from '@mailroute/core';
 import { expect, test } from 'vitest';
 import type { ExportRow } from './export.js';
 import type { MailStore } from './store.js';
@@ -35,7 +35,7 @@ forEachDatabase('export for customer support', (database) => {
     const claimed = await store.claim('worker', 10, 30_000);
     await store.complete(
       'worker',
-      claimed.flatMap(({ message }) => {
+      claimed.flatMap(({ message }): DispatchOutcome[] => {
         if (message.id === dead.id) {
           return [
             {
