@@ -114,6 +114,17 @@ forEachDatabase('bulk retry with suppression check', (database) => {
     expect(await store.retryMessages({ target: { ids: [mine.id, theirs.id] } })).toMatchObject({ matched: 2, requeued: 1 });
   });
 
+  test('two operators retrying the same mail at once requeue each message once', async () => {
+    const { clock, store } = await setup();
+    await store.enqueueMany(Array.from({ length: 50 }, () => content()));
+    await fail(store, clock.now(), 'dead');
+    const reports = await Promise.all([1, 2].map(() => store.retryMessages({ target: { filter: { status: ['dead'] } } })));
+    expect(reports.reduce((sum, report) => sum + report.requeued, 0)).toBe(50);
+    expect(await store.countByStatus()).toMatchObject({ dead: 0, queued: 50 });
+    const detail = await store.getMessage((await store.listMessages({}, { limit: 1 })).items[0]?.id ?? '');
+    expect(detail?.transitions.filter((step) => step.to === 'queued')).toHaveLength(2);
+  });
+
   test('keeps back mail a provider already has: an accepted attempt, or webhook events that came while it was failing', async () => {
     const { clock, store } = await setup();
     const plain = await store.enqueue(content());
