@@ -1,6 +1,7 @@
 import type { MailError } from '@mailroute/core';
 import type { StoreContext } from './context.js';
 import { percentile } from './provider-activity-percentile.js';
+import { argumentList } from './sql.js';
 
 /** A provider's failure with its own words (redacted): status, code and answer body. */
 export interface ProviderFailure {
@@ -77,8 +78,12 @@ export interface ProviderHealthRequest {
   readonly windowsMs: readonly number[];
 }
 
-/** SQLite has no percentile function: at most this many latencies per provider are read. */
-export const LATENCY_SAMPLE_LIMIT = 50_000;
+/**
+ * SQLite has no percentile function: at most this many latencies per provider are read (the
+ * latest). Ten thousand put a hundred samples above the p99; reading them all for a busy hour
+ * would cost more than the counts themselves (measured: test/bench/provider-health.ts).
+ */
+export const LATENCY_SAMPLE_LIMIT = 10_000;
 
 const MESSAGE_FAULT = 'message';
 const PERCENTILES = [0.5, 0.95, 0.99] as const;
@@ -123,30 +128,45 @@ function tallyView(tally: Tally, latency: Percentiles | undefined): AttemptTally
 export function createProviderActivityApi(ctx: StoreContext) {
   const { db } = ctx;
 
-  /** Counts per provider since `from`; only `providers` when given (the index then applies). */
-  async function tallies(from: Date, providers?: readonly string[]): Promise<Map<string, Tally>> {
-    const groups = await db.attempt.groupBy({
-      by: ['provider', 'outcome', 'errorCategory'],
-      where: { startedAt: { gte: from }, ...(providers ? { provider: { in: [...providers] } } : {}) },
-      _count: { _all: true },
-      _sum: { latencyMs: true },
-      _max: { startedAt: true },
+  /**
+   * Counts per provider for each window start, in one pass over the widest window (plain SQL:
+   * a conditional sum per window); only `providers` when given, so the (provider, started_at)
+   * index applies.
+   */
+  async function tallies(froms: readonly Date[], providers?: readonly string[]): Promise<Map<string, Tally>[]> {
+    const widest = new Date(Math.min(...froms.map((from) => from.getTime())));
+    const a = argumentList(ctx.raw);
+    const sums = froms.map((from, index) => {
+      const count = `SUM(CASE WHEN started_at >= ${a.add(from)} THEN 1 ELSE 0 END) AS n${index}`;
+      return `${count}, SUM(CASE WHEN started_at >= ${a.add(from)} THEN latency_ms ELSE 0 END) AS l${index}`;
     });
-    const byProvider = new Map<string, Tally>();
-    for (const group of groups) {
-      const entry = byProvider.get(group.provider) ?? emptyTally();
-      const count = group._count._all;
-      entry.attempts += count;
-      entry.latencySum += group._sum.latencyMs ?? 0;
-      entry.last = Math.max(entry.last, group._max.startedAt?.getTime() ?? 0);
-      if (group.outcome === 'accepted') entry.accepted += count;
-      else {
-        const category = group.errorCategory ?? 'unknown';
-        entry.failed[category] = (entry.failed[category] ?? 0) + count;
+    // Placeholders are `?` on SQLite: arguments are added in the order they appear in the text.
+    const since = a.add(widest);
+    const only = providers ? ` AND provider IN (${a.list(providers)})` : '';
+    const rows = await db.$queryRawUnsafe<Record<string, unknown>[]>(
+      `SELECT provider, outcome, error_category, MAX(started_at) AS last, ${sums.join(', ')}
+       FROM attempt WHERE started_at >= ${since}${only} GROUP BY provider, outcome, error_category`,
+      ...a.args,
+    );
+    return froms.map((_, index) => {
+      const byProvider = new Map<string, Tally>();
+      for (const row of rows) {
+        const count = Number(row[`n${index}`] ?? 0);
+        if (count === 0) continue;
+        const provider = String(row.provider);
+        const entry = byProvider.get(provider) ?? emptyTally();
+        entry.attempts += count;
+        entry.latencySum += Number(row[`l${index}`] ?? 0);
+        entry.last = Math.max(entry.last, new Date(row.last as string | Date).getTime());
+        if (row.outcome === 'accepted') entry.accepted += count;
+        else {
+          const category = typeof row.error_category === 'string' ? row.error_category : 'unknown';
+          entry.failed[category] = (entry.failed[category] ?? 0) + count;
+        }
+        byProvider.set(provider, entry);
       }
-      byProvider.set(group.provider, entry);
-    }
-    return byProvider;
+      return byProvider;
+    });
   }
 
   /**
@@ -190,16 +210,18 @@ export function createProviderActivityApi(ctx: StoreContext) {
     }
     await Promise.all(
       providers.map(async (provider) => {
-        const rows = await db.attempt.findMany({
-          where: { provider, startedAt: { gte: widest } },
-          orderBy: { startedAt: 'desc' },
-          take: LATENCY_SAMPLE_LIMIT,
-          select: { startedAt: true, latencyMs: true },
-        });
+        const a = argumentList(ctx.raw);
+        const inWindow = froms.map((from, index) => `CASE WHEN started_at >= ${a.add(from)} THEN 1 ELSE 0 END AS w${index}`);
+        const rows = await db.$queryRawUnsafe<Record<string, unknown>[]>(
+          `SELECT latency_ms, ${inWindow.join(', ')} FROM attempt
+           WHERE provider = ${a.add(provider)} AND started_at >= ${a.add(widest)}
+           ORDER BY started_at DESC LIMIT ${a.add(LATENCY_SAMPLE_LIMIT)}`,
+          ...a.args,
+        );
         result.set(
           provider,
-          froms.map((from, windowIndex) => {
-            const latencies = rows.filter((row) => row.startedAt >= from).map((row) => row.latencyMs);
+          froms.map((_, windowIndex) => {
+            const latencies = rows.filter((row) => Number(row[`w${windowIndex}`]) === 1).map((row) => Number(row.latency_ms));
             if (latencies.length === 0) return undefined;
             latencies.sort((a, b) => a - b);
             const values = PERCENTILES.map((fraction) => percentile(latencies, fraction)) as unknown as Percentiles['values'];
@@ -214,7 +236,7 @@ export function createProviderActivityApi(ctx: StoreContext) {
   /** Attempts since `since` (epoch ms), per provider that made any, sorted by name. */
   async function providerActivity(since: number): Promise<ProviderActivity[]> {
     const from = new Date(since);
-    const byProvider = await tallies(from);
+    const [byProvider = new Map<string, Tally>()] = await tallies([from]);
     const providers = [...byProvider.keys()].sort();
     const latency = await latencyPercentiles(providers, [from], (provider) => byProvider.get(provider)?.attempts ?? 0);
     return Promise.all(
@@ -238,7 +260,7 @@ export function createProviderActivityApi(ctx: StoreContext) {
     const at = ctx.now();
     const froms = windowsMs.map((windowMs) => new Date(at - windowMs));
     const widest = new Date(at - Math.max(0, ...windowsMs));
-    const perWindow = await Promise.all(froms.map((from) => tallies(from, providers)));
+    const perWindow = await tallies(froms, providers);
     const count = (provider: string, windowIndex: number) => perWindow[windowIndex]?.get(provider)?.attempts ?? 0;
     const [latency, lag] = await Promise.all([latencyPercentiles(providers, froms, count), deliveryLag(providers, widest)]);
     return Promise.all(
