@@ -74,7 +74,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
     return held;
   }
 
-  async function reconcile(checked: { check: Check; conditions: CheckCondition[] }[]) {
+  async function reconcile(checked: { check: Check; conditions: CheckCondition[] }[], checkedAt: number) {
     const firing = await store.firingAlerts();
     const raised: AlertRecord[] = [];
     const resolved: AlertRecord[] = [];
@@ -86,7 +86,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
         const { alert, opened } = await store.raiseAlert(input);
         if (!opened) continue;
         raised.push(alert);
-        logger.warn({ alertId: alert.id, kind: alert.kind, subject: alert.subject, summary: alert.summary }, 'alert raised');
+        logger.warn({ alertId: alert.id, kind: alert.kind, subject: alert.subject, summary: alert.summary, checkedAt }, 'alert raised');
       }
       for (const alert of mine) {
         if (conditions.some((condition) => condition.subject === alert.subject)) continue;
@@ -115,7 +115,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
         logger.error({ err: result.reason, check: check.kind }, 'alert check failed; its incidents stay as they were');
       }
     });
-    const { raised, resolved } = await reconcile(checked);
+    const { raised, resolved } = await reconcile(checked, at);
     const notices = await sendDueNotices({
       store,
       channels,
