@@ -27,8 +27,8 @@ options:
   --config FILE     configuration (YAML or JSON); default: MAILROUTE_CONFIG, else ./mailroute.yaml
                     (.yml, .json) when present, else the embedded defaults
   --log-level LVL   serve/worker: trace, debug, info, warn, error (default info, or MAILROUTE_LOG_LEVEL)
-  --url URL         send/retry/export/providers: the API (default MAILROUTE_URL, else server.host/port)
-  --api-key KEY     send/retry/export/providers: default MAILROUTE_API_KEY
+  --url URL         send/retry/export/providers/alerts: the API (default MAILROUTE_URL, else server.host/port)
+  --api-key KEY     send/retry/export/providers/alerts: default MAILROUTE_API_KEY
 
 exit codes: 0 ok, 1 runtime error, 2 usage or configuration error`;
 
