@@ -38,7 +38,12 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
   if (dialect === 'sqlite') {
     // WAL lets readers run beside the writer; FULL makes every commit durable before the
     // store acknowledges it (group commit keeps that affordable).
-    await adapter.executeScript('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');
+    await adapter
+      .executeScript('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;')
+      .catch(async (error: unknown) => {
+        await adapter.dispose();
+        throw error;
+      });
   }
   // Each generated client is tens of MB once loaded: a process only loads the one it uses.
   // Prisma starts its WebAssembly query compiler (about 45 MB of RSS, more as it plans
