@@ -19,10 +19,10 @@ export { type ApiKeyApi, type ApiKeyRecord, type ApiKeyScope, apiKeyScopes, type
 export { DEFAULT_DATABASE_URL, type Dialect, dialectOf } from './dialect.js';
 export type { EnqueueOptions, EnqueueResult, GroupCommitStats } from './enqueue.js';
 export { isStoreError, StoreError, type StoreErrorCode } from './errors.js';
-export { EXPORT_PAGE_DEFAULT, EXPORT_PAGE_MAX, type ExportPage, type ExportRow } from './export.js';
 export type { EventCountApi } from './event-counts.js';
 export type { EventApi, EventEffect, IngestReport } from './events.js';
 export { MAX_EVENTS_PER_INGEST, MAX_PAYLOAD_BYTES } from './events-input.js';
+export { EXPORT_PAGE_DEFAULT, EXPORT_PAGE_MAX, type ExportPage, type ExportRow } from './export.js';
 export {
   type MessageFilter,
   messageFilterSchema,
@@ -46,6 +46,7 @@ export {
   type DeliveryLag,
   LATENCY_SAMPLE_LIMIT,
   type ProviderActivity,
+  type ProviderCounts,
   type ProviderFailure,
   type ProviderHealthRecord,
   type ProviderHealthRequest,

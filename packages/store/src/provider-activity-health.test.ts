@@ -151,6 +151,20 @@ forEachDatabase('provider health over windows', (database) => {
       windows: WINDOWS.map((windowMs) => ({ windowMs, attempts: 0, accepted: 0, failed: 0, failedByCategory: {} })),
     });
 
+    // Counts alone (what stats.overview needs): one query, only the providers asked for.
+    expect(await store.providerCounts(now - 15 * MINUTE, ['sendgrid', 'mailgun'])).toEqual([
+      {
+        provider: 'sendgrid',
+        attempts: 6,
+        accepted: 5,
+        failed: 1,
+        failedByCategory: { provider: 1 },
+        latencyAvgMs: Math.round(650 / 6),
+        lastAttemptAt: now - 30_000 + 4,
+      },
+    ]);
+    expect(await store.providerCounts(now - 15 * MINUTE, [])).toEqual([]);
+
     // The windows end at the store's clock: half an hour later the throttled attempt left the hour.
     clock.advance(30 * MINUTE);
     const later = await store.providerHealth({ providers: ['sendgrid'], windowsMs: WINDOWS });

@@ -47,6 +47,11 @@ export interface ProviderActivity extends AttemptTally {
   readonly lastError?: ProviderFailure;
 }
 
+export interface ProviderCounts extends AttemptTally {
+  readonly provider: string;
+  readonly lastAttemptAt: number;
+}
+
 export interface WindowTally extends AttemptTally {
   readonly windowMs: number;
 }
@@ -134,6 +139,7 @@ export function createProviderActivityApi(ctx: StoreContext) {
    * index applies.
    */
   async function tallies(froms: readonly Date[], providers?: readonly string[]): Promise<Map<string, Tally>[]> {
+    if (providers?.length === 0) return froms.map(() => new Map());
     const widest = new Date(Math.min(...froms.map((from) => from.getTime())));
     const a = argumentList(ctx.raw);
     const sums = froms.map((from, index) => {
@@ -231,6 +237,15 @@ export function createProviderActivityApi(ctx: StoreContext) {
       }),
     );
     return result;
+  }
+
+  /** Counts only (no latency, no last fault), per provider that made attempts since `since`: one query. */
+  async function providerCounts(since: number, providers?: readonly string[]): Promise<ProviderCounts[]> {
+    const [byProvider = new Map<string, Tally>()] = await tallies([new Date(since)], providers);
+    return [...byProvider.keys()].sort().map((provider) => {
+      const tally = byProvider.get(provider) ?? emptyTally();
+      return { provider, ...tallyView(tally, undefined), lastAttemptAt: tally.last };
+    });
   }
 
   /** Attempts since `since` (epoch ms), per provider that made any, sorted by name. */
@@ -361,5 +376,5 @@ export function createProviderActivityApi(ctx: StoreContext) {
     };
   }
 
-  return { providerActivity, providerHealth };
+  return { providerActivity, providerCounts, providerHealth };
 }

@@ -27,6 +27,7 @@ import {
 import {
   createProviderActivityApi,
   type ProviderActivity,
+  type ProviderCounts,
   type ProviderHealthRecord,
   type ProviderHealthRequest,
 } from './provider-activity.js';
@@ -91,6 +92,8 @@ export interface MailStore
   retryMessages(request: RetryRequest): Promise<RetryReport>;
   /** The attempt log per provider since a time (epoch ms): counts, latency, last provider fault. */
   providerActivity(since: number): Promise<ProviderActivity[]>;
+  /** Attempt counts only per provider since a time (only `providers` when given): one query. */
+  providerCounts(since: number, providers?: readonly string[]): Promise<ProviderCounts[]>;
   /** Per provider over each window (ending now): counts, error categories, latency percentiles; last success, last provider fault, delivery lag. */
   providerHealth(request: ProviderHealthRequest): Promise<ProviderHealthRecord[]>;
   stats(): StoreStats;

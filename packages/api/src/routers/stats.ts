@@ -1,5 +1,5 @@
 import { unsentStatuses } from '@mailroute/core';
-import type { ProviderActivity } from '@mailroute/store';
+import type { ProviderCounts } from '@mailroute/store';
 import { router, scoped } from '../trpc.js';
 import { liveProcesses } from './providers.js';
 
@@ -22,7 +22,7 @@ export interface WorstProvider {
 }
 
 /** The provider with the lowest success rate over the window among those the attempts judge (message faults left out). */
-function worstOf(activity: readonly ProviderActivity[], names: ReadonlySet<string>): WorstProvider | undefined {
+function worstOf(activity: readonly ProviderCounts[], names: ReadonlySet<string>): WorstProvider | undefined {
   let worst: WorstProvider | undefined;
   for (const entry of activity) {
     if (!names.has(entry.provider)) continue;
@@ -44,13 +44,13 @@ export const statsRouter = router({
   overview: scoped('read').query(async ({ ctx }) => {
     const scope = { tenantId: ctx.tenantId };
     const at = ctx.now();
+    const names = new Set(ctx.deps.providerNames());
     const [counts, oldestUnsentAt, processes, activity] = await Promise.all([
       ctx.deps.store.countByStatus(scope),
       ctx.deps.store.oldestUnsentAt(scope),
       liveProcesses(ctx.deps, at),
-      ctx.deps.store.providerActivity(at - OVERVIEW_WINDOW_MS),
+      ctx.deps.store.providerCounts(at - OVERVIEW_WINDOW_MS, [...names]),
     ]);
-    const names = new Set(ctx.deps.providerNames());
     const openBreakers: OpenBreaker[] = [...names].flatMap((provider) => {
       const open = processes.flatMap((beat) => {
         const breaker = beat.breakers[provider];
