@@ -2,6 +2,7 @@ import { type AttemptRecord, mailError } from '@mailroute/core';
 import { expect, test } from 'vitest';
 import { openDatabase } from './database.js';
 import { uuidv7 } from './ids.js';
+import { LATENCY_SAMPLE_LIMIT } from './provider-activity.js';
 import { percentile } from './provider-activity-percentile.js';
 import { forEachDatabase } from './test/databases.js';
 import { content, manualClock } from './test/fixtures.js';
@@ -177,6 +178,30 @@ forEachDatabase('provider health over windows', (database) => {
     clock.advance(30 * MINUTE);
     expect((await store.providerHealth({ providers: ['sendgrid'], windowsMs: WINDOWS }))[0]?.lastError).toBeUndefined();
   });
+
+  test('past the SQLite latency bound, counts stay exact and the percentiles say they are sampled', async () => {
+    const clock = manualClock();
+    const store = await database.open({ now: clock.now });
+    const now = clock.now();
+    const [{ id } = { id: '' }] = await store.enqueueMany([content()]);
+    await store.claim('worker', 1, 60_000);
+    const count = LATENCY_SAMPLE_LIMIT + 50;
+    // The oldest 50 are slow: only they would be left out of a sample of the latest.
+    const attempts = Array.from({ length: count }, (_, index) =>
+      attempt(id, 'smtp', now - 50 * MINUTE + index, index < 50 ? 5_000 : 10 + (index % 10)),
+    );
+    await store.complete('worker', [{ kind: 'sent', id, provider: 'smtp', providerMessageId: 'pm', attempts }]);
+    const [smtp] = await store.providerHealth({ providers: ['smtp'], windowsMs: [60 * MINUTE] });
+    const [hour] = smtp?.windows ?? [];
+    expect(hour?.attempts).toBe(count);
+    if (database.dialect === 'sqlite') {
+      expect(hour).toMatchObject({ latencySampled: true, latencyP99Ms: 19 });
+    } else {
+      expect(hour?.latencySampled).toBeUndefined();
+      expect(hour?.latencyP99Ms).toBe(19);
+      expect(hour?.latencyP50Ms).toBe(15);
+    }
+  }, 60_000);
 
   test('delivery lag: sent to delivered per message, from delivered events received within the window', async () => {
     const clock = manualClock();
