@@ -77,6 +77,56 @@ describe('service metrics', () => {
     expect(await values(metrics, 'mailroute_database_up')).toEqual([{ labels: {}, value: 1 }]);
   });
 
+  it('reads alerts firing, live processes and their open breakers from the database at each scrape', async () => {
+    const metrics = createServiceMetrics({ store, staleAfterMs: 20_000 });
+    const fired = await store.raiseAlert({ kind: 'breaker_open', subject: 'sendgrid', summary: 'open for 5 min', detail: {} });
+    await store.raiseAlert({ kind: 'breaker_open', subject: 'ses', summary: 'open for 5 min', detail: {} });
+    await store.raiseAlert({ kind: 'late_delivery', subject: '*', summary: 'oldest 12 min', detail: {} });
+    const breaker = (state: 'open' | 'closed') => ({
+      type: 'sendgrid',
+      state,
+      since: Date.now(),
+      enabled: true,
+      fires: 0,
+      successes: 0,
+      failures: 0,
+      rejects: 0,
+      latencyMeanMs: 0,
+    });
+    await store.recordHeartbeat({
+      id: 'a',
+      role: 'worker',
+      host: 'h',
+      pid: 1,
+      startedAt: Date.now(),
+      breakers: { sendgrid: breaker('open') },
+    });
+    await store.recordHeartbeat({
+      id: 'b',
+      role: 'all',
+      host: 'h',
+      pid: 2,
+      startedAt: Date.now(),
+      breakers: { sendgrid: breaker('closed') },
+    });
+    await metrics.render();
+    expect(await values(metrics, 'mailroute_alerts_firing')).toEqual([
+      { labels: { kind: 'late_delivery' }, value: 1 },
+      { labels: { kind: 'breaker_open' }, value: 2 },
+      { labels: { kind: 'dead_messages' }, value: 0 },
+      { labels: { kind: 'all_providers_failing' }, value: 0 },
+    ]);
+    expect(await values(metrics, 'mailroute_processes')).toEqual([
+      { labels: { role: 'all' }, value: 1 },
+      { labels: { role: 'worker' }, value: 1 },
+    ]);
+    expect(await values(metrics, 'mailroute_breakers_open')).toEqual([{ labels: { provider: 'sendgrid' }, value: 1 }]);
+
+    await store.resolveAlert(fired.alert.id);
+    await metrics.render();
+    expect((await values(metrics, 'mailroute_alerts_firing')).find((entry) => entry.labels.kind === 'breaker_open')?.value).toBe(1);
+  });
+
   it('a scrape still answers when the database cannot be read, and says so', async () => {
     const errors: unknown[] = [];
     const broken: MailStore = { ...store, countByStatus: () => Promise.reject(new Error('connection refused')) };

@@ -1,5 +1,5 @@
 import { type BreakerState, type MessageStatus, messageStatuses, type Router, unsentStatuses } from '@mailroute/core';
-import type { MailStore, ProcessHeartbeat } from '@mailroute/store';
+import { alertKinds, type MailStore, type ProcessHeartbeat } from '@mailroute/store';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface MetricsOptions {
@@ -193,7 +193,8 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
         store.firingAlerts(),
         store.listHeartbeats({ since: now() - options.staleAfterMs }),
       ]);
-      const firingByKind: Record<string, number> = {};
+      // Every kind always present (0 when quiet): a series that vanishes is harder to alert on.
+      const firingByKind: Record<string, number> = Object.fromEntries(alertKinds.map((kind) => [kind, 0]));
       for (const alert of firing) firingByKind[alert.kind] = (firingByKind[alert.kind] ?? 0) + 1;
       return { counts, oldestUnsentAt, eventsByType, firingByKind, heartbeats };
     } catch (error) {
