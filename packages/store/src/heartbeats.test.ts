@@ -29,7 +29,13 @@ forEachDatabase('process heartbeats', (database) => {
     const start = clock.now();
     await store.recordHeartbeat(beat('w1', start - 60_000, { sendgrid: breaker() }));
     clock.advance(5_000);
-    const opened = breaker({ state: 'open', since: start + 4_000, halfOpenAt: start + 34_000, failures: 7 });
+    const opened = breaker({
+      state: 'open',
+      since: start + 4_000,
+      halfOpenAt: start + 34_000,
+      notClosedSince: start - 26_000,
+      failures: 7,
+    });
     const written = await store.recordHeartbeat(beat('w1', start - 60_000, { sendgrid: opened, ses: breaker({ type: 'ses' }) }));
     expect(written.seenAt).toBe(start + 5_000);
 

@@ -13,6 +13,11 @@ export interface ProcessBreaker {
   readonly since: number;
   /** When an open breaker lets a probe through (epoch ms). */
   readonly halfOpenAt?: number;
+  /**
+   * While not closed: when it last left closed (epoch ms). Unlike `since`, it survives the
+   * open -> half_open -> open cycles of failed probes, so it tells how long the provider has been out.
+   */
+  readonly notClosedSince?: number;
   /** False when the operator's stored state keeps this process from using the provider. */
   readonly enabled: boolean;
   /** The process's own counts over the breaker's rolling window. */
@@ -55,6 +60,7 @@ const breakerSchema = z.object({
   state: z.enum(['closed', 'open', 'half_open']),
   since: z.number(),
   halfOpenAt: z.number().optional(),
+  notClosedSince: z.number().optional(),
   enabled: z.boolean(),
   fires: z.number(),
   successes: z.number(),
@@ -83,8 +89,12 @@ function breakersFromJson(value: Prisma.JsonValue): Record<string, ProcessBreake
   for (const [provider, entry] of Object.entries(value)) {
     const parsed = breakerSchema.safeParse(entry);
     if (!parsed.success) continue;
-    const { halfOpenAt, ...rest } = parsed.data;
-    breakers[provider] = { ...rest, ...(halfOpenAt === undefined ? {} : { halfOpenAt }) };
+    const { halfOpenAt, notClosedSince, ...rest } = parsed.data;
+    breakers[provider] = {
+      ...rest,
+      ...(halfOpenAt === undefined ? {} : { halfOpenAt }),
+      ...(notClosedSince === undefined ? {} : { notClosedSince }),
+    };
   }
   return breakers;
 }

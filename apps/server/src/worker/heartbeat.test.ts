@@ -91,6 +91,39 @@ describe('process heartbeat', () => {
     expect(errors).toEqual([]);
   });
 
+  it('a failed probe reopens the breaker: since moves, notClosedSince stays at the first opening', async () => {
+    const flapping = createRouter({
+      providers: [
+        { provider: createScriptedProvider('sendgrid', { kind: 'fail', code: 'PROVIDER_UNAVAILABLE' }, 'sendgrid') },
+        { provider: createScriptedProvider('ses', { kind: 'accept' }, 'ses') },
+      ],
+      breaker: { volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs: 300 },
+    });
+    routers.push(flapping);
+    const heartbeat = startHeartbeat({ store, id: 'w4', role: 'worker', intervalMs: 60_000, pruneAfterMs: 600_000, onError: () => {} });
+    heartbeat.track(flapping);
+    const changes: { state: string; at: number }[] = [];
+    flapping.on('breaker', (event) => changes.push(event));
+    while (!changes.some((change) => change.state === 'open')) await flapping.send(sampleMessage());
+    const firstOpen = changes.find((change) => change.state === 'open')?.at ?? 0;
+    await expect.poll(() => changes.some((change) => change.state === 'half_open'), { timeout: 2_000 }).toBe(true);
+    // The probe fails: open again.
+    await flapping.send(sampleMessage());
+    const reopened = changes.filter((change) => change.state === 'open').at(-1)?.at ?? 0;
+    expect(reopened).toBeGreaterThan(firstOpen);
+    await expect
+      .poll(() => breakerIn('w4', 'sendgrid'), { timeout: 1_000 })
+      .toMatchObject({
+        state: 'open',
+        since: reopened,
+        notClosedSince: firstOpen,
+      });
+    flapping.setBreaker('sendgrid', 'closed');
+    await expect.poll(() => breakerIn('w4', 'sendgrid'), { timeout: 1_000 }).toMatchObject({ state: 'closed' });
+    expect((await breakerIn('w4', 'sendgrid'))?.notClosedSince).toBeUndefined();
+    await heartbeat.stop();
+  });
+
   it('beats every interval and deletes rows of processes long gone', async () => {
     const past = await createStore({ url, now: () => Date.now() - 3_600_000 });
     await past.recordHeartbeat({ id: 'gone', role: 'worker', host: 'old', pid: 1, startedAt: Date.now() - 7_200_000, breakers: {} });

@@ -34,6 +34,7 @@ export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
   const host = hostname();
   let router: Router | undefined;
   let since = new Map<string, { state: BreakerState; at: number }>();
+  let leftClosed = new Map<string, number>();
   let unsubscribe: (() => void) | undefined;
   let writing: Promise<void> | undefined;
   let again = false;
@@ -49,6 +50,7 @@ export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
         state: health.state,
         since: at,
         ...(health.halfOpenAt === undefined ? {} : { halfOpenAt: health.halfOpenAt }),
+        ...(health.state === 'closed' ? {} : { notClosedSince: leftClosed.get(health.name) ?? at }),
         enabled: health.enabled,
         fires: health.fires,
         successes: health.successes,
@@ -103,11 +105,14 @@ export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
       router = next;
       // A new router starts with closed breakers: times of the old one do not apply.
       since = new Map();
+      leftClosed = new Map();
       const trackedAt = now();
       for (const health of next.health()) since.set(health.name, { state: health.state, at: trackedAt });
       unsubscribe = next.on('breaker', (event) => {
         if (router !== next) return;
         since.set(event.provider, { state: event.state, at: event.at });
+        if (event.state === 'closed') leftClosed.delete(event.provider);
+        else if (!leftClosed.has(event.provider)) leftClosed.set(event.provider, event.at);
         void beat();
       });
       void beat();
