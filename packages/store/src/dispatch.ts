@@ -1,5 +1,6 @@
 import { type ClaimedMessage, claimableStatuses, type DispatchOutcome, type DispatchQueue } from '@mailroute/core';
 import type { StoreContext } from './context.js';
+import { applyRecordedEvents } from './events.js';
 import { uuidv7 } from './ids.js';
 import {
   ATTEMPT_INSERT_COLUMNS,
@@ -110,10 +111,20 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
         const attempts = outcomes.flatMap((outcome) => outcome.attempts.map((attempt) => attemptValues(attempt, owner)));
         await insertRows(sql, ctx.raw, 'attempt', ATTEMPT_INSERT_COLUMNS, attempts);
         const moved = await applyOutcomes(sql, owner, outcomes, now);
+        // A sent or held message is one a provider may have: its events count. Failed and dead mail
+        // keeps them recorded (retry reads them as a reason to keep it back).
+        const settled = outcomes.filter((outcome) => (outcome.kind === 'sent' || outcome.kind === 'held') && moved.has(outcome.id));
         const transitions = outcomes
           .filter((outcome) => moved.delete(outcome.id))
           .map((outcome) => [uuidv7(nowMs), outcome.id, 'sending', outcomeStatus(outcome), now, outcomeReason(outcome)]);
         await insertRows(sql, ctx.raw, 'message_transition', TRANSITION_INSERT_COLUMNS, transitions);
+        // Provider events that arrived while the worker sent were only recorded: they apply after its result.
+        await applyRecordedEvents(
+          ctx,
+          sql,
+          settled.map((outcome) => outcome.id),
+          now,
+        );
       });
     },
 

@@ -1,5 +1,5 @@
 import { type AttemptRecord, type DeliveryEvent, type MessageStatus, mailError } from '@mailroute/core';
-import { expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { MAX_EVENTS_PER_INGEST, MAX_PAYLOAD_BYTES } from './events-input.js';
 import type { MailStore } from './store.js';
 import { forEachDatabase } from './test/databases.js';
@@ -319,6 +319,155 @@ forEachDatabase('event ingestion', (database) => {
     expect(detail).toMatchObject({ status: 'sending', leaseOwner: 'worker' });
     expect(detail?.events[0]?.effect).toBe('recorded');
     expect(detail?.deliveredAt).toBeDefined();
+  });
+
+  describe('events that arrive while a worker sends apply once its result is stored', () => {
+    /** A message claimed by a worker; `finish` completes it as the worker would, with one accepted attempt. */
+    async function sending(store: MailStore, clock: ReturnType<typeof manualClock>, to = 'guest@example.org') {
+      const { id } = await store.enqueue(content({ to: [to] }));
+      const startedAt = clock.now();
+      await store.claim('worker', 1, LEASE);
+      const providerMessageId = `pm-${id}`;
+      return {
+        id,
+        providerMessageId,
+        finish: () =>
+          store.complete('worker', [
+            {
+              kind: 'sent',
+              id,
+              provider: 'sendgrid',
+              providerMessageId,
+              attempts: [acceptedAttempt(id, startedAt, 'sendgrid', providerMessageId)],
+            },
+          ]),
+      };
+    }
+
+    const steps = (transitions: readonly { from?: string; to: string }[] | undefined) =>
+      transitions?.map((step) => `${step.from ?? ''}>${step.to}`);
+
+    test('a delivered event: the message ends delivered, one transition each, event applied and linked to the attempt', async () => {
+      const { clock, store } = await setup();
+      const message = await sending(store, clock);
+      clock.advance(20);
+      const delivered = event({ type: 'delivered', mailrouteId: message.id, providerMessageId: message.providerMessageId });
+      expect(await store.ingestEvents([delivered])).toMatchObject({ stored: 1, applied: 0 });
+      clock.advance(30);
+      await message.finish();
+      const detail = await store.getMessage(message.id);
+      expect(detail).toMatchObject({ status: 'delivered', provider: 'sendgrid', deliveredAt: delivered.occurredAt });
+      expect(steps(detail?.transitions)).toEqual(['>queued', 'queued>sending', 'sending>sent', 'sent>delivered']);
+      expect(detail?.transitions.at(-1)?.reason).toBe(`delivered reported by sendgrid's delivered event ${delivered.providerEventId}`);
+      expect(detail?.events).toEqual([expect.objectContaining({ effect: 'applied', attemptId: detail?.attempts[0]?.id })]);
+      // The same event again, and a repeated completion, change nothing.
+      expect(await store.ingestEvents([delivered])).toMatchObject({ stored: 0, duplicates: 1 });
+      await message.finish();
+      expect((await store.getMessage(message.id))?.transitions).toEqual(detail?.transitions);
+    });
+
+    test('a hard bounce: the message ends bounced, the address suppressed by that event', async () => {
+      const { clock, store } = await setup();
+      const message = await sending(store, clock, 'Nobody@Example.org');
+      const bounce = event({
+        type: 'bounced',
+        bounce: 'hard',
+        reason: '550 5.1.1 no such user',
+        mailrouteId: message.id,
+        recipient: 'nobody@example.org',
+      });
+      expect(await store.ingestEvents([bounce])).toMatchObject({ stored: 1, applied: 0, suppressed: 1 });
+      await message.finish();
+      const detail = await store.getMessage(message.id);
+      expect(detail?.status).toBe('bounced');
+      expect(steps(detail?.transitions)).toEqual(['>queued', 'queued>sending', 'sending>sent', 'sent>bounced']);
+      expect(detail?.transitions.at(-1)?.reason).toContain('550 5.1.1 no such user');
+      expect(detail?.events).toEqual([expect.objectContaining({ type: 'bounced', effect: 'applied', attemptId: detail?.attempts[0]?.id })]);
+      const { items } = await store.listSuppressions({ address: 'nobody@example.org' });
+      expect(items).toEqual([expect.objectContaining({ reason: 'hard_bounce', eventId: detail?.events[0]?.id })]);
+    });
+
+    test('several events apply in the order they happened, whatever order they came in', async () => {
+      const { clock, store } = await setup();
+      const message = await sending(store, clock);
+      const deferred = event({ type: 'deferred', mailrouteId: message.id, reason: '421 try later' });
+      const delivered = event({ type: 'delivered', mailrouteId: message.id });
+      await store.ingestEvents([delivered]);
+      await store.ingestEvents([deferred]);
+      await message.finish();
+      const detail = await store.getMessage(message.id);
+      expect(detail?.status).toBe('delivered');
+      expect(steps(detail?.transitions)).toEqual(['>queued', 'queued>sending', 'sending>sent', 'sent>deferred', 'deferred>delivered']);
+      expect(detail?.events.map((stored) => stored.effect)).toEqual(['applied', 'applied']);
+    });
+
+    test('a held send: the processed event that came during the send confirms it and it leaves the queue', async () => {
+      const { clock, store } = await setup();
+      const { id } = await store.enqueue(content());
+      await store.claim('worker', 1, LEASE);
+      const processed = event({ type: 'processed', mailrouteId: id, providerMessageId: 'sg-held-2' });
+      await store.ingestEvents([processed]);
+      const attempt: AttemptRecord = {
+        messageId: id,
+        provider: 'sendgrid',
+        providerType: 'sendgrid',
+        startedAt: clock.now(),
+        finishedAt: clock.now() + 10_000,
+        latencyMs: 10_000,
+        outcome: 'failed',
+        error: mailError('TIMEOUT', 'no answer in 10 s', { provider: 'sendgrid' }),
+      };
+      clock.advance(10_000);
+      const until = clock.now() + WINDOW;
+      await store.complete('worker', [
+        { kind: 'held', id, provider: 'sendgrid', until, error: mailError('TIMEOUT', 'no answer'), attempts: [attempt] },
+      ]);
+      const detail = await store.getMessage(id);
+      expect(detail).toMatchObject({ status: 'sent', provider: 'sendgrid', providerMessageId: 'sg-held-2', finishedAt: clock.now() });
+      expect(detail?.heldUntil).toBeUndefined();
+      expect(detail?.nextAttemptAt).toBeUndefined();
+      expect(steps(detail?.transitions)).toEqual(['>queued', 'queued>sending', 'sending>held', 'held>sent']);
+      expect(detail?.transitions.at(-1)?.reason).toMatch(/^held send confirmed by sendgrid's processed event/);
+      expect(detail?.events).toEqual([expect.objectContaining({ effect: 'applied', attemptId: detail?.attempts[0]?.id })]);
+      clock.advance(WINDOW * 2);
+      expect(await store.claim('worker', 10, LEASE)).toEqual([]);
+    });
+
+    test('an event racing the completion lands once whichever commits first', async () => {
+      const { clock, store } = await setup();
+      const messages = [];
+      for (let index = 0; index < 12; index += 1) messages.push(await sending(store, clock));
+      await Promise.all(
+        messages.map((message) =>
+          Promise.all([store.ingestEvents([event({ type: 'delivered', mailrouteId: message.id })]), message.finish()]),
+        ),
+      );
+      for (const message of messages) {
+        const detail = await store.getMessage(message.id);
+        expect(detail?.status).toBe('delivered');
+        expect(steps(detail?.transitions)).toEqual(['>queued', 'queued>sending', 'sending>sent', 'sent>delivered']);
+        expect(detail?.events).toEqual([expect.objectContaining({ effect: 'applied', attemptId: detail?.attempts[0]?.id })]);
+      }
+    });
+
+    test('without status events the completion is unchanged; opens and unknown events keep their effect', async () => {
+      const { clock, store } = await setup();
+      const quiet = await sending(store, clock);
+      await quiet.finish();
+      const plain = await store.getMessage(quiet.id);
+      expect(plain?.status).toBe('sent');
+      expect(steps(plain?.transitions)).toEqual(['>queued', 'queued>sending', 'sending>sent']);
+      expect(plain?.events).toEqual([]);
+
+      const engaged = await sending(store, clock);
+      const opened = event({ type: 'opened', mailrouteId: engaged.id });
+      await store.ingestEvents([opened, event({ type: 'unknown', providerEventType: 'group_resubscribe', mailrouteId: engaged.id })]);
+      await engaged.finish();
+      const detail = await store.getMessage(engaged.id);
+      expect(detail).toMatchObject({ status: 'sent', openedAt: opened.occurredAt });
+      expect(steps(detail?.transitions)).toEqual(['>queued', 'queued>sending', 'sending>sent']);
+      expect(detail?.events.map((stored) => stored.effect)).toEqual(['engagement', 'recorded']);
+    });
   });
 
   test("an attempt abandoned after failover: its provider's events link to it and land on the message", async () => {

@@ -1,4 +1,11 @@
-import { type DeliveryEvent, type MessageStatus, statusAfterEvent, suppressionReasonOf } from '@mailroute/core';
+import {
+  type DeliveryEvent,
+  type DeliveryEventType,
+  deliveryEventTypes,
+  type MessageStatus,
+  statusAfterEvent,
+  suppressionReasonOf,
+} from '@mailroute/core';
 import { z } from 'zod';
 import type { StoreContext } from './context.js';
 import { isUniqueViolation } from './enqueue.js';
@@ -70,9 +77,15 @@ interface MessageState {
   readonly providerMessageId: string | null;
   readonly sentAt: string | null;
   /** The event that confirmed a send nobody had confirmed (held, queued again, ...). */
-  confirmedBy: { readonly event: IncomingEvent; readonly providerMessageId: string | null } | undefined;
+  confirmedBy: { readonly event: StatusEvent; readonly providerMessageId: string | null } | undefined;
   changed: boolean;
 }
+
+/** What applying an event to its message reads of it (an event being ingested, or one stored earlier). */
+type StatusEvent = Pick<
+  IncomingEvent,
+  'provider' | 'providerEventId' | 'type' | 'providerEventType' | 'occurredAt' | 'reason' | 'providerMessageId'
+>;
 
 interface AttemptRef {
   readonly id: string;
@@ -85,6 +98,8 @@ class ConcurrentChange extends Error {}
 
 export function createEventApi(ctx: StoreContext): EventApi {
   const p = (index: number) => ctx.raw.placeholder(index);
+  const writer = eventWriter(ctx);
+  const { marks } = writer;
 
   async function ingestEvents(events: readonly DeliveryEvent[]): Promise<IngestReport> {
     checkBatchSize(events);
@@ -116,8 +131,8 @@ export function createEventApi(ctx: StoreContext): EventApi {
 
     const messageOf = await correlate(sql, fresh);
     // Locked in one statement in id order, after correlation, so two ingestions cannot deadlock.
-    const messages = await lockMessages(sql, [...new Set(messageOf.values())]);
-    const attempts = await attemptsOf(sql, [...messages.keys()]);
+    const messages = await writer.lockMessages(sql, [...new Set(messageOf.values())]);
+    const attempts = await writer.attemptsOf(sql, [...messages.keys()]);
     const receivedAt = new Date(receivedAtMs);
     const eventRows: unknown[][] = [];
     const transitions: unknown[][] = [];
@@ -159,12 +174,12 @@ export function createEventApi(ctx: StoreContext): EventApi {
 
     await insertRows(sql, ctx.raw, 'event', EVENT_INSERT_COLUMNS, eventRows);
     await insertRows(sql, ctx.raw, 'message_transition', TRANSITION_INSERT_COLUMNS, transitions);
-    await updateMessages(
+    await writer.updateMessages(
       sql,
       [...messages.values()].filter((message) => message.changed),
       receivedAt,
     );
-    report.suppressed = await insertSuppressions(sql, [...suppressions.values()]);
+    report.suppressed = await writer.insertSuppressions(sql, [...suppressions.values()]);
     report.stored = fresh.length;
     return report;
   }
@@ -224,6 +239,93 @@ export function createEventApi(ctx: StoreContext): EventApi {
     }
     return messageOf;
   }
+
+  return { ingestEvents };
+}
+
+/** The event types that can move a status; the rest are engagement or suppression facts, or unknown. */
+const STATUS_EVENT_TYPES = deliveryEventTypes.filter((type) => statusAfterEvent('queued', type) !== undefined);
+
+interface RecordedEventRow extends Record<string, unknown> {
+  readonly id: string;
+  readonly message_id: string;
+  readonly attempt_id: string | null;
+  readonly provider: string;
+  readonly provider_event_id: string;
+  readonly type: DeliveryEventType;
+  readonly provider_type: string;
+  readonly occurred_at: unknown;
+  readonly provider_message_id: string | null;
+  readonly reason: string | null;
+}
+
+/**
+ * Applies the events that arrived while a worker held their messages (`sending`: its result
+ * decides first, so ingestion only recorded them), once that result is written: a `delivered`
+ * or a bounce that outran the worker's commit still moves the message, as if it had come a
+ * moment later. The attempt link is made again now that the worker's attempts are stored. Runs
+ * in the caller's transaction; one indexed query when there is nothing to apply. Returns how
+ * many events moved a status.
+ */
+export async function applyRecordedEvents(ctx: StoreContext, sql: SqlRunner, messageIds: readonly string[], now: Date): Promise<number> {
+  const rows: RecordedEventRow[] = [];
+  for (const ids of chunks(messageIds)) {
+    const a = argumentList(ctx.raw);
+    const found = await sql.query<RecordedEventRow>(
+      `SELECT id, message_id, attempt_id, provider, provider_event_id, type, provider_type, occurred_at, provider_message_id, reason
+       FROM event WHERE message_id IN (${a.list(ids)}) AND effect = 'recorded' AND type IN (${a.list(STATUS_EVENT_TYPES)})`,
+      a.args,
+    );
+    rows.push(...found);
+  }
+  if (rows.length === 0) return 0;
+  const events = rows
+    .map((row) => ({
+      row,
+      event: {
+        provider: row.provider,
+        providerEventId: row.provider_event_id,
+        type: row.type,
+        providerEventType: row.provider_type,
+        occurredAt: new Date(time(String(row.occurred_at)) ?? now.getTime()),
+        reason: row.reason,
+        providerMessageId: row.provider_message_id,
+      } satisfies StatusEvent,
+    }))
+    // The order ingestion applies a batch in.
+    .sort(
+      (a, b) => a.event.occurredAt.getTime() - b.event.occurredAt.getTime() || compare(a.event.providerEventId, b.event.providerEventId),
+    );
+
+  const writer = eventWriter(ctx);
+  const messages = await writer.lockMessages(sql, [...new Set(rows.map((row) => row.message_id))]);
+  const attempts = await writer.attemptsOf(sql, [...messages.keys()]);
+  const transitions: unknown[][] = [];
+  const changedEvents: unknown[][] = [];
+  let applied = 0;
+  for (const { row, event } of events) {
+    const message = messages.get(row.message_id);
+    if (!message) continue;
+    const attempt = attemptOf(attempts.get(message.id) ?? [], event);
+    const effect = applyEvent(message, event, attempt, transitions, now);
+    if (effect === 'applied') applied += 1;
+    const attemptId = attempt?.id ?? row.attempt_id;
+    if (effect !== 'recorded' || attemptId !== row.attempt_id) changedEvents.push([effect, attemptId, row.id]);
+  }
+  await insertRows(sql, ctx.raw, 'message_transition', TRANSITION_INSERT_COLUMNS, transitions);
+  await writer.updateMessages(
+    sql,
+    [...messages.values()].filter((message) => message.changed),
+    now,
+  );
+  const p = (index: number) => ctx.raw.placeholder(index);
+  await sql.executeEach(`UPDATE event SET effect = ${p(1)}, attempt_id = ${p(2)} WHERE id = ${p(3)}`, changedEvents);
+  return applied;
+}
+
+/** Reads and writes the messages events move: shared by ingestion and by the worker's completion. */
+function eventWriter(ctx: StoreContext) {
+  const p = (index: number) => ctx.raw.placeholder(index);
 
   /** The messages' current state; on PostgreSQL locked, so concurrent ingestion and claims wait their turn. */
   async function lockMessages(sql: SqlRunner, ids: readonly string[]): Promise<Map<string, MessageState>> {
@@ -376,13 +478,13 @@ export function createEventApi(ctx: StoreContext): EventApi {
     return values.map((_, index) => p(offset + index + 1)).join(', ');
   }
 
-  return { ingestEvents };
+  return { lockMessages, attemptsOf, updateMessages, insertSuppressions, marks };
 }
 
 /** What one event does to its message (in memory; written once per batch). */
 function applyEvent(
   message: MessageState,
-  event: IncomingEvent,
+  event: StatusEvent,
   attempt: AttemptRef | undefined,
   transitions: unknown[][],
   now: Date,
@@ -404,7 +506,7 @@ function applyEvent(
   return 'applied';
 }
 
-function transitionReason(event: IncomingEvent, from: MessageStatus, confirms: boolean): string {
+function transitionReason(event: StatusEvent, from: MessageStatus, confirms: boolean): string {
   const source = `${event.provider}'s ${event.providerEventType} event ${event.providerEventId}`;
   const detail = event.reason === null ? '' : `: ${event.reason}`;
   const text = confirms
@@ -423,7 +525,7 @@ function earliest(current: number | undefined, at: number, message: MessageState
  * The attempt that produced the event: the one on that provider with that provider message
  * id, else the latest on that provider (an ambiguous send never learnt its id).
  */
-function attemptOf(attempts: readonly AttemptRef[], event: IncomingEvent): AttemptRef | undefined {
+function attemptOf(attempts: readonly AttemptRef[], event: StatusEvent): AttemptRef | undefined {
   const onProvider = attempts.filter((attempt) => attempt.provider === event.provider);
   const exact =
     event.providerMessageId === null ? undefined : onProvider.find((attempt) => attempt.providerMessageId === event.providerMessageId);

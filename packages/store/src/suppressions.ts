@@ -14,6 +14,8 @@ export interface SuppressionRecord {
   readonly address: string;
   readonly reason: string;
   readonly source: string;
+  /** The provider event that put the address here (hard bounce, complaint, unsubscribe); absent for entries added by hand. */
+  readonly eventId?: string;
   readonly createdAt: number;
 }
 
@@ -48,6 +50,7 @@ interface SuppressionRow {
   address: string;
   reason: string;
   source: string;
+  eventId: string | null;
   createdAt: Date;
 }
 
@@ -58,6 +61,7 @@ function toRecord(row: SuppressionRow): SuppressionRecord {
     address: row.address,
     reason: row.reason,
     source: row.source,
+    ...(row.eventId === null ? {} : { eventId: row.eventId }),
     createdAt: row.createdAt.getTime(),
   };
 }
