@@ -110,6 +110,43 @@ test('providers.health joins the live breakers of this process with what the att
   }
 });
 
+test('suppressions.list names the provider event behind an entry a hard bounce added; a hand-added entry has none', async () => {
+  const { api, client } = await start();
+  const { id } = await client('hotelSend').mail.send.mutate(mail({ to: ['Gone@Example.org'] }));
+  await work(api.store, { [id]: 'sent' });
+  await client('hotelAdmin').suppressions.add.mutate({ address: 'manual@example.org', reason: 'asked by phone' });
+  const report = await api.store.ingestEvents([
+    {
+      provider: 'ses',
+      providerType: 'ses',
+      providerEventId: `bounce-${id}`,
+      type: 'bounced',
+      bounce: 'hard',
+      providerEventType: 'Bounce',
+      occurredAt: Date.now(),
+      recipient: 'gone@example.org',
+      mailrouteId: id,
+      reason: '550 5.1.1 user unknown',
+      raw: { eventType: 'Bounce' },
+    },
+  ]);
+  expect(report).toMatchObject({ stored: 1, applied: 1, suppressed: 1 });
+  const [bounce] = (await client('hotelRead').mail.get.query({ id })).events;
+  expect(bounce).toMatchObject({ type: 'bounced', providerEventId: `bounce-${id}` });
+  const { items } = await client('hotelAdmin').suppressions.list.query();
+  const byAddress = new Map(items.map((item) => [item.address, item]));
+  expect(byAddress.get('gone@example.org')).toEqual({
+    id: expect.any(String),
+    tenantId: 'hotel',
+    address: 'gone@example.org',
+    reason: 'hard_bounce',
+    source: 'webhook',
+    eventId: bounce?.id,
+    createdAt: expect.any(Number),
+  });
+  expect(byAddress.get('manual@example.org')).not.toHaveProperty('eventId');
+});
+
 test('suppressions: add, list with paging, remove; a bad address is refused at its field', async () => {
   const { client } = await start();
   const admin = client('hotelAdmin');

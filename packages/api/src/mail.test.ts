@@ -133,6 +133,83 @@ test('get answers the message with its attempts, status changes and a timeline m
   });
 });
 
+test("get's timeline places the provider's events in time order, with recipient, reason and the attempt that produced them", async () => {
+  const { id } = await client('hotelSend').mail.send.mutate(mail({ to: ['Guest@Example.org'] }));
+  await work(api.store, { [id]: 'sent' });
+  const sent = await api.store.getMessage(id);
+  const accepted = sent?.attempts.find((attempt) => attempt.outcome === 'accepted');
+  const sentAt = sent?.sentAt ?? 0;
+  const sesEvent = (type: 'deferred' | 'delivered' | 'opened', offsetMs: number, extra: { reason?: string } = {}) => ({
+    provider: 'ses',
+    providerType: 'ses',
+    providerEventId: `ses-${type}-${id}`,
+    type,
+    providerEventType: type === 'deferred' ? 'DeliveryDelay' : type === 'delivered' ? 'Delivery' : 'Open',
+    occurredAt: sentAt + offsetMs,
+    recipient: 'guest@example.org',
+    mailrouteId: id,
+    providerMessageId: `ses-${id}`,
+    raw: { eventType: type },
+    ...extra,
+  });
+  // They happened after the send and before they were posted (out of order): the timeline follows when they happened.
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  await api.store.ingestEvents([
+    sesEvent('opened', 30),
+    sesEvent('deferred', 10, { reason: '421 4.4.2 try later' }),
+    sesEvent('delivered', 20),
+  ]);
+
+  const detail = await client('hotelRead').mail.get.query({ id });
+  const label = (entry: (typeof detail.timeline)[number]) =>
+    entry.kind === 'status' ? `status ${entry.to}` : entry.kind === 'attempt' ? `attempt ${entry.provider}` : `event ${entry.type}`;
+  expect(detail.timeline.map(label)).toEqual([
+    'status queued',
+    'status sending',
+    'attempt sendgrid',
+    'attempt ses',
+    'status sent',
+    'event deferred',
+    'event delivered',
+    'event opened',
+    // The status changes the events made, when they arrived.
+    'status deferred',
+    'status delivered',
+  ]);
+  const events = detail.timeline.filter((entry) => entry.kind === 'event');
+  expect(events).toEqual([
+    {
+      at: sentAt + 10,
+      kind: 'event',
+      type: 'deferred',
+      provider: 'ses',
+      recipient: 'guest@example.org',
+      reason: '421 4.4.2 try later',
+      attemptId: accepted?.id,
+      effect: 'applied',
+    },
+    {
+      at: sentAt + 20,
+      kind: 'event',
+      type: 'delivered',
+      provider: 'ses',
+      recipient: 'guest@example.org',
+      attemptId: accepted?.id,
+      effect: 'applied',
+    },
+    {
+      at: sentAt + 30,
+      kind: 'event',
+      type: 'opened',
+      provider: 'ses',
+      recipient: 'guest@example.org',
+      attemptId: accepted?.id,
+      effect: 'engagement',
+    },
+  ]);
+  expect(detail.status).toBe('delivered');
+});
+
 test('list filters by status, provider, recipient, tag and time, pages with a cursor, and shows only the tenant', async () => {
   const started = Date.now();
   const send = (overrides: Record<string, unknown>) => client('hotelSend').mail.send.mutate(mail(overrides));

@@ -39,7 +39,7 @@ test('calls are fully typed from the router type alone', () => {
   expectTypeOf<MailrouteInputs['mail']['send']['from']>().not.toBeAny();
   expectTypeOf<{ recipient: string; status: 'sent' }>().toExtend<MailrouteInputs['mail']['list']>();
   expectTypeOf<{ recipient: number }>().not.toExtend<MailrouteInputs['mail']['list']>();
-  expectTypeOf<MailrouteOutputs['mail']['get']['timeline'][number]['kind']>().toEqualTypeOf<'status' | 'attempt'>();
+  expectTypeOf<MailrouteOutputs['mail']['get']['timeline'][number]['kind']>().toEqualTypeOf<'status' | 'attempt' | 'event'>();
   expectTypeOf<MailrouteInputs['providers']['setState']['state']>().toEqualTypeOf<'enabled' | 'disabled' | 'drained'>();
   // @ts-expect-error a message needs a subject
   void (() => client.mail.send.mutate({ from: 'a@example.org', to: ['b@example.org'], text: 'x' }));

@@ -1,5 +1,5 @@
-import { type FieldIssue, type MessageContent, parseMessage } from '@mailroute/core';
-import type { AttemptView, MessageDetail, MessageFilter, TransitionView } from '@mailroute/store';
+import { type DeliveryEventType, type FieldIssue, type MessageContent, parseMessage } from '@mailroute/core';
+import type { AttemptView, EventEffect, EventView, MessageDetail, MessageFilter, TransitionView } from '@mailroute/store';
 import { EXPORT_PAGE_MAX, type ExportRow } from '@mailroute/store';
 import { z } from 'zod';
 import { ApiFault, apiError, faultFromMailError } from '../errors.js';
@@ -14,7 +14,20 @@ export type BatchResult =
 
 export type TimelineEntry =
   | { readonly at: number; readonly kind: 'status'; readonly from?: string; readonly to: string; readonly reason: string }
-  | { readonly at: number; readonly kind: 'attempt'; readonly attemptId: string; readonly provider: string; readonly summary: string };
+  | { readonly at: number; readonly kind: 'attempt'; readonly attemptId: string; readonly provider: string; readonly summary: string }
+  | {
+      /** When the provider says it happened. */
+      readonly at: number;
+      readonly kind: 'event';
+      readonly type: DeliveryEventType;
+      readonly provider: string;
+      readonly recipient?: string;
+      readonly reason?: string;
+      /** The attempt that produced it. */
+      readonly attemptId?: string;
+      /** Whether it moved the status (applied) or was only kept (recorded, engagement). */
+      readonly effect: EventEffect;
+    };
 
 function toFilter(input: FilterInput = {}): MessageFilter {
   const { status, ...rest } = input;
@@ -27,8 +40,13 @@ function attemptSummary(attempt: AttemptView): string {
   return `${attempt.errorCode ?? 'failed'}${status} in ${attempt.latencyMs} ms: ${attempt.errorMessage ?? ''}`.trimEnd();
 }
 
-/** Status changes and provider calls in one list, oldest first: the message's story for a person. */
-function timelineOf(transitions: readonly TransitionView[], attempts: readonly AttemptView[]): TimelineEntry[] {
+/** Status changes, provider calls and provider events in one list, oldest first: the message's story for a person. */
+function timelineOf(detail: {
+  readonly transitions: readonly TransitionView[];
+  readonly attempts: readonly AttemptView[];
+  readonly events: readonly EventView[];
+}): TimelineEntry[] {
+  const { transitions, attempts, events } = detail;
   const entries: TimelineEntry[] = [
     ...transitions.map((step) => ({
       at: step.at,
@@ -43,6 +61,16 @@ function timelineOf(transitions: readonly TransitionView[], attempts: readonly A
       attemptId: attempt.id,
       provider: attempt.provider,
       summary: attemptSummary(attempt),
+    })),
+    ...events.map((event) => ({
+      at: event.occurredAt,
+      kind: 'event' as const,
+      type: event.type,
+      provider: event.provider,
+      ...(event.recipient === undefined ? {} : { recipient: event.recipient }),
+      ...(event.reason === undefined ? {} : { reason: event.reason }),
+      ...(event.attemptId === undefined ? {} : { attemptId: event.attemptId }),
+      effect: event.effect,
     })),
   ];
   return entries.sort((a, b) => a.at - b.at);
@@ -112,13 +140,13 @@ export const mailRouter = router({
       });
     }),
 
-  /** One message with its attempts, status changes and both merged into a timeline. Another tenant's id is NOT_FOUND. */
+  /** One message with its attempts, status changes and provider events, merged into a timeline. Another tenant's id is NOT_FOUND. */
   get: scoped('read')
     .input(z.strictObject({ id: idSchema }))
     .query(async ({ ctx, input }): Promise<MessageDetail & { timeline: TimelineEntry[] }> => {
       const detail = await ctx.deps.store.getMessage(input.id, { tenantId: ctx.tenantId });
       if (!detail) throw apiError('NOT_FOUND', `no message with id ${input.id}`);
-      return { ...detail, timeline: timelineOf(detail.transitions, detail.attempts) };
+      return { ...detail, timeline: timelineOf(detail) };
     }),
 
   /** Newest first; pass `nextCursor` back as `cursor` for the next page. */

@@ -3,6 +3,7 @@ import { addressSchema, defined } from '../inputs.js';
 import { router, scoped } from '../trpc.js';
 
 export const suppressionsRouter = router({
+  /** Newest first; an entry a provider event added (hard bounce, complaint, unsubscribe) names it as `eventId`. */
   list: scoped('admin')
     .input(
       z
