@@ -6,6 +6,7 @@ import {
   type WebhookVerdict,
 } from '@mailroute/providers/sendgrid';
 import type { ApiDependencies } from '../context.js';
+import { sendgridVerificationKey } from './sendgrid-keys.js';
 import { header, parseJson, refuse, type WebhookRequest, type WebhookResponse } from './types.js';
 
 export interface SendgridWebhookRequest extends WebhookRequest {
@@ -40,7 +41,7 @@ export async function handleSendgridWebhook(deps: ApiDependencies, request: Send
   let provider: string | undefined;
   const refusals: Exclude<WebhookVerdict, { ok: true }>[] = [];
   for (const entry of keyed) {
-    const verdict = verifySendgridSignature(signed, { ...options, publicKey: entry.publicKey });
+    const verdict = verifySendgridSignature(signed, { ...options, publicKey: sendgridVerificationKey(entry.publicKey) });
     if (verdict.ok) {
       provider = entry.name;
       break;
