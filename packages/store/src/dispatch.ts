@@ -240,6 +240,13 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
       if (rows.length === 0) continue;
       const transitions = rows.map((row) => [uuidv7(now.getTime()), row.id, 'sending', status, now, reason(row)]);
       await insertRows(sql, ctx.raw, 'message_transition', TRANSITION_INSERT_COLUMNS, transitions);
+      // A worker that died after the provider took the mail: the provider's events confirm it, and it is not sent twice.
+      await applyRecordedEvents(
+        ctx,
+        sql,
+        rows.map((row) => row.id),
+        now,
+      );
       moved += rows.length;
     }
     return moved;

@@ -450,6 +450,26 @@ forEachDatabase('event ingestion', (database) => {
       }
     });
 
+    test('a worker that died after the provider took the mail: lease recovery applies the events and it is not sent again', async () => {
+      const { clock, store } = await setup();
+      const message = await sending(store, clock);
+      const delivered = event({ type: 'delivered', mailrouteId: message.id, providerMessageId: message.providerMessageId });
+      await store.ingestEvents([delivered]);
+      clock.advance(LEASE + 1);
+      expect(await store.recoverExpiredLeases()).toBe(1);
+      const detail = await store.getMessage(message.id);
+      expect(detail).toMatchObject({ status: 'delivered', provider: 'sendgrid', providerMessageId: message.providerMessageId });
+      expect(steps(detail?.transitions)).toEqual(['>queued', 'queued>sending', 'sending>queued', 'queued>delivered']);
+      expect(detail?.transitions.at(-1)?.reason).toMatch(/^queued message confirmed by sendgrid's delivered event/);
+      expect(detail?.events).toEqual([expect.objectContaining({ effect: 'applied' })]);
+      expect(await store.claim('worker', 10, LEASE)).toEqual([]);
+      // Without events, recovery puts the message back in the queue as before.
+      const quiet = await sending(store, clock);
+      clock.advance(LEASE + 1);
+      expect(await store.recoverExpiredLeases()).toBe(1);
+      expect((await store.getMessage(quiet.id))?.status).toBe('queued');
+    });
+
     test('without status events the completion is unchanged; opens and unknown events keep their effect', async () => {
       const { clock, store } = await setup();
       const quiet = await sending(store, clock);
