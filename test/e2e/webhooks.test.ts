@@ -153,6 +153,31 @@ describe('SendGrid events through the real server process', () => {
     expect(await failureCode(client.mail.send.mutate(booking(to, 'again')))).toBe('RECIPIENT_SUPPRESSED');
   });
 
+  it('a delivered event that outruns the worker (posted while SendGrid has not answered yet) still ends delivered', async () => {
+    sendgrid.setLatency(1_500);
+    try {
+      const { id } = await client.mail.send.mutate(booking('fast@example.org', 'fast event'));
+      await until(async () => (await client.mail.get.query({ id })).status === 'sending', 10_000, `${id} to be sending`);
+      const response = await postEvents([sendgridEvent({ event: 'delivered', email: 'fast@example.org', mailrouteId: id })]);
+      expect(response.status).toBe(200);
+      // The worker holds the message: the event is stored, its status left to the worker's result.
+      expect(await response.json()).toMatchObject({ stored: 1, applied: 0 });
+      expect((await client.mail.get.query({ id })).events).toMatchObject([{ type: 'delivered', effect: 'recorded' }]);
+
+      const detail = await finalStatus(client, id, 'delivered');
+      expect(detail.transitions.map((step) => `${step.from ?? ''}>${step.to}`)).toEqual([
+        '>queued',
+        'queued>sending',
+        'sending>sent',
+        'sent>delivered',
+      ]);
+      expect(detail.events).toMatchObject([{ type: 'delivered', effect: 'applied', attemptId: detail.attempts[0]?.id }]);
+      expect(detail.deliveredAt).toBeDefined();
+    } finally {
+      sendgrid.setLatency(0);
+    }
+  });
+
   it('refuses an unsigned post with 401 and stores nothing', async () => {
     const { id } = await sendThroughSendgrid('quiet@example.org', 'unsigned');
     const response = await fetch(`${url}/webhooks/sendgrid`, {
