@@ -40,7 +40,7 @@ test('calls are fully typed from the router type alone', () => {
   expectTypeOf<{ recipient: string; status: 'sent' }>().toExtend<MailrouteInputs['mail']['list']>();
   expectTypeOf<{ recipient: number }>().not.toExtend<MailrouteInputs['mail']['list']>();
   expectTypeOf<MailrouteOutputs['mail']['get']['timeline'][number]['kind']>().toEqualTypeOf<'status' | 'attempt' | 'event'>();
-  expectTypeOf<MailrouteInputs['providers']['setState']['state']>().toEqualTypeOf<'enabled' | 'disabled' | 'drained'>();
+  expectTypeOf<MailrouteInputs['providers']['setState']['state']>().toEqualTypeOf<'enabled' | 'disabled' | 'drained' | 'forced_open'>();
   // @ts-expect-error a message needs a subject
   void (() => client.mail.send.mutate({ from: 'a@example.org', to: ['b@example.org'], text: 'x' }));
   // @ts-expect-error no such procedure
