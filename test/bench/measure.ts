@@ -1,3 +1,5 @@
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 /** Small timing helpers shared by the benchmarks: they print numbers, they assert nothing. */
 
 export interface Rate {
@@ -33,3 +35,18 @@ export function printTable(title: string, rows: readonly Record<string, string |
 }
 
 export const fmt = (value: number, digits = 2) => Number(value.toFixed(digits));
+
+/** Linux: utime + stime of /proc/PID/stat, in clock ticks of 10 ms. */
+export function cpuMicrosOf(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/** SIGTERM, then SIGKILL after 10 s; resolves when the child has exited. */
+export async function stop(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { MailrouteConfigInput } from '@mailroute/server';
 import { createStore } from '@mailroute/store';
 import { bookingMail } from './databases.js';
-import { fmt, percentile, printTable } from './measure.js';
+import { cpuMicrosOf, fmt, percentile, printTable, stop } from './measure.js';
 
 /**
  * Signed SendGrid Event Webhook batches of 100 events posted over HTTP to the BUILT server
@@ -214,20 +214,6 @@ function startProcess(args: readonly string[], env: NodeJS.ProcessEnv, urlOf: (l
     child.stderr?.on('data', onData);
     void exited.then(() => reject(new Error(`${args.join(' ')} exited before it was ready:\n${lines.join('\n')}`)));
   });
-}
-
-/** Linux: utime + stime of /proc/PID/stat, in clock ticks of 10 ms. */
-function cpuMicrosOf(pid: number | undefined): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
-
-async function stop(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 const profileArgs = () => {
