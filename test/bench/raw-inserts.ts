@@ -28,8 +28,8 @@ const MESSAGE_COLUMNS = [
   'created_at',
   'updated_at',
 ];
-const RECIPIENT_COLUMNS = ['id', 'message_id', 'kind', 'address'];
-const TRANSITION_COLUMNS = ['id', 'message_id', 'from_status', 'to_status', 'at', 'reason'];
+const RECIPIENT_COLUMNS = ['message_id', 'kind', 'address'];
+const TRANSITION_COLUMNS = ['message_id', 'from_status', 'to_status', 'at', 'reason'];
 
 interface Rows {
   readonly message: unknown[];
@@ -69,9 +69,9 @@ function rowsOf(content: MessageContent): Rows {
     now,
   ];
   const recipients = [...content.to.map((a) => ['to', a]), ...content.cc.map((a) => ['cc', a]), ...content.bcc.map((a) => ['bcc', a])].map(
-    ([kind, address]) => [nextId(), id, kind, (address as { email: string }).email.toLowerCase()],
+    ([kind, address]) => [id, kind, (address as { email: string }).email.toLowerCase()],
   );
-  return { message, recipients, transition: [nextId(), id, null, 'queued', now, 'accepted'] };
+  return { message, recipients, transition: [id, null, 'queued', now, 'accepted'] };
 }
 
 const insertSql = (table: string, columns: readonly string[], rows: number, mark: (index: number) => string) => {

@@ -1,7 +1,6 @@
 import { type ClaimedMessage, claimableStatuses, type DispatchOutcome, type DispatchQueue } from '@mailroute/core';
 import type { StoreContext } from './context.js';
 import { applyRecordedEvents } from './events.js';
-import { uuidv7 } from './ids.js';
 import {
   ATTEMPT_INSERT_COLUMNS,
   attemptValues,
@@ -73,7 +72,7 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
       const expires = new Date(nowMs + leaseMs);
       const rows = await ctx.raw.transaction(async (sql) => {
         const picked = await pickDue(sql, owner, Math.floor(limit), now, expires);
-        const transitions = picked.map((row) => [uuidv7(nowMs), row.id, row.claimed_from, 'sending', now, `claimed by ${owner}`]);
+        const transitions = picked.map((row) => [row.id, row.claimed_from, 'sending', now, `claimed by ${owner}`]);
         await insertRows(sql, ctx.raw, 'message_transition', TRANSITION_INSERT_COLUMNS, transitions);
         return picked;
       });
@@ -104,8 +103,7 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
 
     async complete(owner, outcomes) {
       if (outcomes.length === 0) return;
-      const nowMs = ctx.now();
-      const now = new Date(nowMs);
+      const now = new Date(ctx.now());
       await ctx.raw.transaction(async (sql) => {
         // Attempts are facts about provider calls: kept even when the lease was lost.
         const attempts = outcomes.flatMap((outcome) => outcome.attempts.map((attempt) => attemptValues(attempt, owner)));
@@ -116,7 +114,7 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
         const settled = outcomes.filter((outcome) => (outcome.kind === 'sent' || outcome.kind === 'held') && moved.has(outcome.id));
         const transitions = outcomes
           .filter((outcome) => moved.delete(outcome.id))
-          .map((outcome) => [uuidv7(nowMs), outcome.id, 'sending', outcomeStatus(outcome), now, outcomeReason(outcome)]);
+          .map((outcome) => [outcome.id, 'sending', outcomeStatus(outcome), now, outcomeReason(outcome)]);
         await insertRows(sql, ctx.raw, 'message_transition', TRANSITION_INSERT_COLUMNS, transitions);
         // Provider events that arrived while the worker sent were only recorded: they apply after its result.
         await applyRecordedEvents(
@@ -238,7 +236,7 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
         a.args,
       );
       if (rows.length === 0) continue;
-      const transitions = rows.map((row) => [uuidv7(now.getTime()), row.id, 'sending', status, now, reason(row)]);
+      const transitions = rows.map((row) => [row.id, 'sending', status, now, reason(row)]);
       await insertRows(sql, ctx.raw, 'message_transition', TRANSITION_INSERT_COLUMNS, transitions);
       // A worker that died after the provider took the mail: the provider's events confirm it, and it is not sent twice.
       await applyRecordedEvents(

@@ -152,10 +152,10 @@ export function createEnqueuer(ctx: StoreContext, maxGroupSize = 500) {
       const status: MessageStatus = scheduled ? 'scheduled' : 'queued';
       const nextAttemptAt = scheduled && content.sendAt ? content.sendAt : now;
       messageRows.push(messageValues(content, { id, tenantId, status, now, nextAttemptAt }));
-      recipients.push(...recipientValues(id, content, nowMs));
+      recipients.push(...recipientValues(id, content));
       tags.push(...tagValues(id, content));
       const reason = scheduled ? `accepted for ${nextAttemptAt.toISOString()}` : 'accepted';
-      transitions.push([uuidv7(nowMs), id, null, status, now, reason]);
+      transitions.push([id, null, status, now, reason]);
       if (key !== undefined) seen.set(key, { id, status });
       results.push({ id, status, duplicate: false });
     }

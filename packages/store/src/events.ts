@@ -503,7 +503,7 @@ function applyEvent(
   }
   message.status = to;
   message.changed = true;
-  transitions.push([uuidv7(now.getTime()), message.id, from, to, now, transitionReason(event, from, confirms)]);
+  transitions.push([message.id, from, to, now, transitionReason(event, from, confirms)]);
   return 'applied';
 }
 

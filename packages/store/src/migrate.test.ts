@@ -61,6 +61,92 @@ describe('migrations from an empty database', () => {
   });
 });
 
+describe('upgrading a database that holds mail', () => {
+  const INTEGER_IDS = '20261126005740_integer_row_ids';
+  // Old text ids (UUIDv7, time-ordered), inserted out of order and all in the same millisecond.
+  const oldTransitions = [
+    ['0193a000-0000-7000-8000-000000000002', 'queued', 'sending'],
+    ['0193a000-0000-7000-8000-000000000003', 'sending', 'sent'],
+    ['0193a000-0000-7000-8000-000000000001', null, 'queued'],
+  ] as const;
+  const at = "'2026-11-25T10:00:00.000Z'";
+  const seed = [
+    `INSERT INTO message (id, status, from_address, to_addresses, cc_addresses, bcc_addresses, reply_to_addresses, subject,
+       attachments, headers, tags, metadata, created_at, updated_at)
+     VALUES ('m1', 'sent', '{}', '[]', '[]', '[]', '[]', 'Booking', '[]', '{}', '[]', '{}', ${at}, ${at})`,
+    `INSERT INTO message_recipient (id, message_id, kind, address) VALUES
+       ('0193a000-0000-7000-8000-00000000000b', 'm1', 'cc', 'b@example.org'),
+       ('0193a000-0000-7000-8000-00000000000a', 'm1', 'to', 'a@example.org')`,
+    ...oldTransitions.map(
+      ([id, from, to]) =>
+        `INSERT INTO message_transition (id, message_id, from_status, to_status, at, reason)
+         VALUES ('${id}', 'm1', ${from === null ? 'NULL' : `'${from}'`}, '${to}', ${at}, 'step')`,
+    ),
+  ];
+  const after = [
+    'SELECT id, to_status FROM message_transition ORDER BY id',
+    'SELECT id, address FROM message_recipient ORDER BY id',
+    `INSERT INTO message_transition (message_id, from_status, to_status, at, reason) VALUES ('m1', 'sent', 'delivered', ${at}, 'event')`,
+    "SELECT id FROM message_transition WHERE to_status = 'delivered'",
+  ];
+
+  /** The SQL of every migration before `INTEGER_IDS`, the seed, that migration, then the `after` queries. */
+  function steps(dialect: Dialect): { before: string[]; upgrade: string } {
+    const sqlOf = (name: string) => readFileSync(path.join(migrationsDir(dialect), name, 'migration.sql'), 'utf8');
+    const names = folders(dialect);
+    return { before: names.slice(0, names.indexOf(INTEGER_IDS)).map(sqlOf), upgrade: sqlOf(INTEGER_IDS) };
+  }
+
+  const expected = [
+    [
+      { id: 1, to_status: 'queued' },
+      { id: 2, to_status: 'sending' },
+      { id: 3, to_status: 'sent' },
+    ],
+    [
+      { id: 1, address: 'a@example.org' },
+      { id: 2, address: 'b@example.org' },
+    ],
+    [],
+    [{ id: 4 }],
+  ];
+
+  test('SQLite: recipients and transitions keep their rows and the order of their old ids', async () => {
+    const { url, drop } = createSqliteFile();
+    const db = new Database(url.replace(/^file:/, ''));
+    try {
+      const { before, upgrade } = steps('sqlite');
+      for (const sql of [...before, ...seed]) db.exec(sql);
+      db.exec(upgrade);
+      const results = after.map((sql) => (sql.startsWith('SELECT') ? db.prepare(sql).all() : (db.exec(sql), [])));
+      expect(results).toEqual(expected);
+    } finally {
+      db.close();
+      await drop();
+    }
+  });
+
+  test.runIf(postgresAvailable)('PostgreSQL: recipients and transitions keep their rows and the order of their old ids', async () => {
+    const { url, drop } = await createPostgresDatabase();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { before, upgrade } = steps('postgres');
+      for (const sql of [...before, ...seed]) await client.query(sql);
+      await client.query(upgrade);
+      const results = [];
+      for (const sql of after) {
+        const rows = (await client.query(sql)).rows as Record<string, unknown>[];
+        results.push(rows.map((row) => ({ ...row, id: Number(row.id) })));
+      }
+      expect(results).toEqual(expected);
+    } finally {
+      await client.end();
+      await drop();
+    }
+  });
+});
+
 describe('migrations are in step with the schema', () => {
   test('SQLite: replaying the migrations leaves nothing to change', async () => {
     expect(await pendingSchemaChange({ url: 'file::memory:' })).toBe('');
@@ -117,6 +203,8 @@ function models(dialect: Dialect): Record<string, string[]> {
         line
           .replace(/\/\/\/.*$/, '')
           .replace(/@db\.\w+(\([^)]*\))?/g, '')
+          // SQLite makes a 64-bit rowid key only of an `Int` key; PostgreSQL needs `BigInt` for the same range.
+          .replace(/^(\s*id\s+)BigInt(\s+@id @default\(autoincrement\(\)\))/, '$1Int$2')
           .replace(/\s+/g, ' ')
           .trim(),
       )

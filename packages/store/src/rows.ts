@@ -168,16 +168,16 @@ export function messageValues(
   ];
 }
 
-export const RECIPIENT_INSERT_COLUMNS = ['id', 'message_id', 'kind', 'address'] as const;
+export const RECIPIENT_INSERT_COLUMNS = ['message_id', 'kind', 'address'] as const;
 
 /** Envelope recipients, lower-cased, one row each. */
-export function recipientValues(messageId: string, content: MessageContent, now: number): unknown[][] {
+export function recipientValues(messageId: string, content: MessageContent): unknown[][] {
   const kinds = [
     ['to', content.to],
     ['cc', content.cc],
     ['bcc', content.bcc],
   ] as const;
-  return kinds.flatMap(([kind, list]) => list.map((address) => [uuidv7(now), messageId, kind, address.email.toLowerCase()]));
+  return kinds.flatMap(([kind, list]) => list.map((address) => [messageId, kind, address.email.toLowerCase()]));
 }
 
 export const TAG_INSERT_COLUMNS = ['message_id', 'tag'] as const;
@@ -186,7 +186,7 @@ export function tagValues(messageId: string, content: MessageContent): unknown[]
   return [...new Set(content.tags)].map((tag) => [messageId, tag]);
 }
 
-export const TRANSITION_INSERT_COLUMNS = ['id', 'message_id', 'from_status', 'to_status', 'at', 'reason'] as const;
+export const TRANSITION_INSERT_COLUMNS = ['message_id', 'from_status', 'to_status', 'at', 'reason'] as const;
 
 export function transitionRow(
   messageId: string,
@@ -195,7 +195,7 @@ export function transitionRow(
   at: Date,
   reason: string,
 ): Prisma.MessageTransitionCreateManyInput {
-  return { id: uuidv7(at.getTime()), messageId, fromStatus, toStatus, at, reason };
+  return { messageId, fromStatus, toStatus, at, reason };
 }
 
 export const ATTEMPT_INSERT_COLUMNS = [
