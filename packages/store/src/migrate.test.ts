@@ -118,7 +118,12 @@ describe('upgrading a database that holds mail', () => {
       const { before, upgrade } = steps('sqlite');
       for (const sql of [...before, ...seed]) db.exec(sql);
       db.exec(upgrade);
-      const results = after.map((sql) => (sql.startsWith('SELECT') ? db.prepare(sql).all() : (db.exec(sql), [])));
+      const results = after.map((sql) => {
+        const statement = db.prepare(sql);
+        if (statement.reader) return statement.all();
+        statement.run();
+        return [];
+      });
       expect(results).toEqual(expected);
     } finally {
       db.close();
