@@ -54,7 +54,7 @@ const mail = (index: number) => ({
   text: `Your booking ${index} is confirmed. See you soon.`,
 });
 
-/** Starts `args` with node; resolves with the URL `urlOf` finds in a line once `ready` matches one. */
+/** Starts `args` with node; resolves with the URL `urlOf` finds in a line once `ready` has matched a line too (either order). */
 function startProcess(
   args: readonly string[],
   env: NodeJS.ProcessEnv,
@@ -66,6 +66,7 @@ function startProcess(
   const lines: string[] = [];
   return new Promise((resolve, reject) => {
     let url: string | undefined;
+    let readySeen = false;
     let partial = '';
     const onData = (chunk: Buffer) => {
       const complete = (partial + chunk.toString()).split('\n');
@@ -73,7 +74,8 @@ function startProcess(
       for (const line of complete) {
         if (lines.length < 200) lines.push(line);
         url ??= urlOf(line);
-        if (url && ready(line)) resolve({ url, cpuMicros: () => cpuMicrosOf(child.pid), stop: () => stop(child, exited) });
+        readySeen ||= ready(line);
+        if (url && readySeen) resolve({ url, cpuMicros: () => cpuMicrosOf(child.pid), stop: () => stop(child, exited) });
       }
     };
     child.stdout?.on('data', onData);
@@ -100,7 +102,7 @@ function startMailroute(directory: string): Promise<Server> {
     [...profileArgs('mailroute'), cli, 'serve', '--role', 'api', '--config', file, '--log-level', 'info'],
     { ...process.env, MAILROUTE_ADMIN_KEY: ADMIN_KEY },
     (line) => (line.includes('"api listening"') ? (JSON.parse(line) as { url: string }).url : undefined),
-    // Stored after the listen: calls before it would be refused.
+    // Calls before the key is stored would be refused; on SQLite it is stored before the listen.
     (line) => line.includes('"first admin key stored'),
   );
 }

@@ -22,6 +22,17 @@ forEachDatabase('suppressions and API keys', (database) => {
     expect(await store.suppressedAmong(['guest@example.org'])).toEqual(new Set());
   });
 
+  test('one suppression check answers for up to 10,000 addresses, quotes and all', async () => {
+    const store = await database.open();
+    await store.addSuppression({ address: "o'brien@example.org", reason: 'complaint', source: 'operator' });
+    await store.addSuppression({ address: 'guest9999@example.org', reason: 'hard bounce', source: 'operator' });
+    const addresses = Array.from({ length: 9_998 }, (_, i) => `guest${i + 2}@example.org`);
+    expect(await store.suppressedAmong([...addresses, "O'Brien@example.org", 'x"y@example.org'])).toEqual(
+      new Set(["o'brien@example.org", 'guest9999@example.org']),
+    );
+    await expect(store.suppressedAmong([...addresses, 'a@example.org', 'b@example.org', 'c@example.org'])).rejects.toThrow(/10000/);
+  });
+
   test('a bad suppression entry is refused with the field named and nothing stored', async () => {
     const store = await database.open();
     await expect(store.addSuppression({ address: 'not-an-address', reason: 'x', source: 'y' })).rejects.toThrow(/address/);

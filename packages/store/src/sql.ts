@@ -20,6 +20,8 @@ export interface RawSql {
   placeholder(index: number): string;
   /** Runs `work` in one transaction; commits when it resolves, rolls back when it throws. */
   transaction<T>(work: (sql: SqlRunner) => Promise<T>): Promise<T>;
+  /** One read outside any transaction, as the Prisma client runs its own. */
+  query<T extends Record<string, unknown>>(sql: string, args?: readonly unknown[]): Promise<T[]>;
 }
 
 export function createRawSql(dialect: Dialect, adapter: () => SqlDriverAdapter): RawSql {
@@ -41,6 +43,7 @@ export function createRawSql(dialect: Dialect, adapter: () => SqlDriverAdapter):
         throw error;
       }
     },
+    query: (sql, args) => runner(adapter()).query(sql, args),
   };
 }
 

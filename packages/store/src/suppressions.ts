@@ -110,10 +110,13 @@ export function createSuppressionApi(ctx: StoreContext): SuppressionApi {
       if (addresses.length === 0) return new Set();
       if (addresses.length > 10_000) throw new StoreError('INVALID_INPUT', 'at most 10000 addresses per suppression check');
       const wanted = [...new Set(addresses.map((address) => address.trim().toLowerCase()))];
-      const rows = await ctx.db.suppression.findMany({
-        where: { tenantId: scope.tenantId ?? DEFAULT_TENANT, address: { in: wanted } },
-        select: { address: true },
-      });
+      // Every send asks this: plain SQL with one statement text for any number of addresses
+      // (prepared once), not the query compiler and an IN list per size.
+      const among = ctx.raw.dialect === 'sqlite' ? 'IN (SELECT value FROM json_each(?))' : '= ANY($2::text[])';
+      const rows = await ctx.raw.query<{ address: string }>(
+        `SELECT address FROM suppression WHERE tenant_id = ${ctx.raw.placeholder(1)} AND address ${among}`,
+        [scope.tenantId ?? DEFAULT_TENANT, ctx.raw.dialect === 'sqlite' ? JSON.stringify(wanted) : wanted],
+      );
       return new Set(rows.map((row) => row.address));
     },
   };
