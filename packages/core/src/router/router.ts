@@ -1,6 +1,6 @@
 import { type MailError, mailError } from '../errors.js';
 import type { Message } from '../model/message.js';
-import type { Provider } from '../provider.js';
+import type { Provider, SendOutcome } from '../provider.js';
 import { type BreakerOverrides, type BreakerState, createProviderBreaker, mergeBreakerOptions, type ProviderBreaker } from './breaker.js';
 import {
   type AttemptRecord,
@@ -150,28 +150,7 @@ export function createRouter(options: RouterOptions): Router {
       const finishedAt = now();
       requestSummary ??= summarize(message, sendOptions.exclude);
       const { outcome } = result;
-      const base = {
-        messageId: message.id,
-        provider: entry.name,
-        providerType: entry.breaker.provider.type,
-        startedAt,
-        finishedAt,
-        latencyMs: finishedAt - startedAt,
-        requestSummary,
-      };
-      const attempt: AttemptRecord = outcome.ok
-        ? {
-            ...base,
-            outcome: 'accepted',
-            providerMessageId: outcome.providerMessageId,
-            ...(outcome.detail ? { detail: outcome.detail } : {}),
-          }
-        : {
-            ...base,
-            outcome: 'failed',
-            error: outcome.error,
-            ...(outcome.error.detail ? { detail: outcome.error.detail } : {}),
-          };
+      const attempt = attemptRecord(message.id, entry, startedAt, finishedAt, requestSummary, outcome);
       attempts.push(attempt);
       if (events.hasListeners('attempt')) events.emit('attempt', attempt);
 
@@ -245,4 +224,33 @@ function summarize(message: Message, exclude: readonly string[] | undefined): Re
     tags: message.tags,
   };
   return exclude?.length ? { ...summary, excluded: exclude } : summary;
+}
+
+/**
+ * Built field by field: spreading a shared base object into each outcome's record made a
+ * routed send cost four times as much (the copies end up as slow-mode objects).
+ */
+function attemptRecord(
+  messageId: string,
+  entry: Entry,
+  startedAt: number,
+  finishedAt: number,
+  requestSummary: RequestSummary,
+  outcome: SendOutcome,
+): AttemptRecord {
+  const attempt: { -readonly [K in keyof AttemptRecord]: AttemptRecord[K] } = {
+    messageId,
+    provider: entry.name,
+    providerType: entry.breaker.provider.type,
+    startedAt,
+    finishedAt,
+    latencyMs: finishedAt - startedAt,
+    outcome: outcome.ok ? 'accepted' : 'failed',
+    requestSummary,
+  };
+  if (outcome.ok) attempt.providerMessageId = outcome.providerMessageId;
+  else attempt.error = outcome.error;
+  const detail = outcome.ok ? outcome.detail : outcome.error.detail;
+  if (detail) attempt.detail = detail;
+  return attempt;
 }
