@@ -86,10 +86,14 @@ export interface ProviderBreaker {
   shutdown(): void;
 }
 
+/** A provider at capacity that finished no call for this long is taken to hang. */
+const STALL_MS = 1_000;
+
 export function createProviderBreaker(provider: Provider, options: BreakerOptions, now: () => number = Date.now): ProviderBreaker {
   const { send, cut } = createTimedSender(provider, options.timeoutMs, now);
   const breaker = new CircuitBreaker(
-    async (message: Message, signal: AbortSignal | undefined) => {
+    async (message: Message, signal: AbortSignal | undefined, refusal?: SendOutcome & { ok: false }) => {
+      if (refusal) throw new ProviderCallFailed(refusal);
       const outcome = await send(message, signal);
       if (!outcome.ok) throw new ProviderCallFailed(outcome);
       return outcome;
@@ -97,7 +101,6 @@ export function createProviderBreaker(provider: Provider, options: BreakerOption
     {
       name: provider.name,
       timeout: false,
-      capacity: options.capacity,
       volumeThreshold: options.volumeThreshold,
       errorThresholdPercentage: options.errorThresholdPercentage,
       resetTimeout: options.resetTimeoutMs,
@@ -109,6 +112,12 @@ export function createProviderBreaker(provider: Provider, options: BreakerOption
   );
   let openedAt: number | undefined;
   let forced = false;
+  // Counted here, not by opossum's semaphore, which counts every refused call as a failure:
+  // a burst beyond capacity opened the breaker of a healthy provider. A refusal counts only
+  // while no call has finished for STALL_MS: the provider hangs, and its breaker should open
+  // before the calls time out.
+  let inFlight = 0;
+  let progressAt = 0;
   // opossum moves an open breaker to half-open after resetTimeout by itself: a forced one goes straight back.
   breaker.on('halfOpen', () => {
     if (forced) breaker.open();
@@ -134,8 +143,18 @@ export function createProviderBreaker(provider: Provider, options: BreakerOption
           }),
         };
       }
+      let refusal: (SendOutcome & { ok: false }) | undefined;
+      if (inFlight >= options.capacity) {
+        refusal = rejected(
+          mailError('PROVIDER_BUSY', `${options.capacity} calls already in flight to ${provider.name}`, { provider: provider.name }),
+        );
+        if (now() - progressAt < STALL_MS) return { kind: 'called', outcome: refusal };
+      } else {
+        if (inFlight === 0) progressAt = now();
+        inFlight += 1;
+      }
       try {
-        return { kind: 'called', outcome: await breaker.fire(message, signal) };
+        return { kind: 'called', outcome: await breaker.fire(message, signal, refusal) };
       } catch (error) {
         if (error instanceof ProviderCallFailed) return { kind: 'called', outcome: error.outcome };
         const code = (error as { code?: unknown }).code;
@@ -145,15 +164,12 @@ export function createProviderBreaker(provider: Provider, options: BreakerOption
             error: mailError('BREAKER_OPEN', `circuit breaker for ${provider.name} is open`, { provider: provider.name }),
           };
         }
-        if (code === 'ESEMLOCKED') {
-          return {
-            kind: 'called',
-            outcome: rejected(
-              mailError('PROVIDER_BUSY', `${options.capacity} calls already in flight to ${provider.name}`, { provider: provider.name }),
-            ),
-          };
-        }
         return { kind: 'called', outcome: rejected(unexpected(provider, error)) };
+      } finally {
+        if (!refusal) {
+          inFlight -= 1;
+          progressAt = now();
+        }
       }
     },
     stats: () => breaker.stats,

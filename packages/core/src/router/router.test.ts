@@ -182,6 +182,43 @@ describe('router: circuit breaker', () => {
     await router.close();
   });
 
+  it('a burst beyond capacity is refused as busy without opening the breaker of a healthy provider', async () => {
+    const slow = createScriptedProvider('slow', { kind: 'accept', latencyMs: 50 });
+    const router = createRouter({
+      providers: [{ provider: slow, breaker: { capacity: 5 } }],
+      breaker: { volumeThreshold: 5, errorThresholdPercentage: 50 },
+    });
+    const first = await Promise.all(Array.from({ length: 40 }, () => router.send(sampleMessage())));
+    expect(first.filter((result) => result.status === 'sent')).toHaveLength(5);
+    expect(first.filter((result) => result.attempts[0]?.error?.code === 'PROVIDER_BUSY')).toHaveLength(35);
+    expect(router.health()[0]?.state).toBe('closed');
+    const after = await router.send(sampleMessage());
+    expect(after.status).toBe('sent');
+    await router.close();
+  });
+
+  it('refusals count as failures once a full provider has finished nothing for a second: a hang opens the breaker before the timeout', async () => {
+    const hung = createScriptedProvider('hung', { kind: 'hang' });
+    const b = createScriptedProvider('b');
+    const router = createRouter({
+      providers: [{ provider: hung, breaker: { capacity: 2 } }, { provider: b }],
+      breaker: { timeoutMs: 5_000, volumeThreshold: 3, errorThresholdPercentage: 50 },
+    });
+    const held = [router.send(sampleMessage()), router.send(sampleMessage())];
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const early = await Promise.all(Array.from({ length: 5 }, () => router.send(sampleMessage())));
+    expect(early.every((result) => result.provider === 'b' && result.attempts[0]?.error?.code === 'PROVIDER_BUSY')).toBe(true);
+    expect(router.health()[0]?.state).toBe('closed');
+
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
+    const late = await Promise.all(Array.from({ length: 5 }, () => router.send(sampleMessage())));
+    expect(late.every((result) => result.provider === 'b')).toBe(true);
+    expect(router.health()[0]?.state).toBe('open');
+    expect(hung.maxInFlight).toBe(2);
+    await router.close();
+    await Promise.all(held);
+  });
+
   it('classifies a call aborted before its request was written as unreachable, not ambiguous', async () => {
     const slowConnect: Provider = {
       name: 'slow-connect',
