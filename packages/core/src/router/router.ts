@@ -228,7 +228,7 @@ function summarize(message: Message, exclude: readonly string[] | undefined): Re
 
 /**
  * Built field by field: spreading a shared base object into each outcome's record made a
- * routed send cost four times as much (the copies end up as slow-mode objects).
+ * routed send cost about three times as much (measured: 13.5 against 4-5 µs).
  */
 function attemptRecord(
   messageId: string,
