@@ -207,12 +207,14 @@ describe('router: circuit breaker', () => {
     const held = [router.send(sampleMessage()), router.send(sampleMessage())];
     await new Promise((resolve) => setTimeout(resolve, 20));
     const early = await Promise.all(Array.from({ length: 5 }, () => router.send(sampleMessage())));
-    expect(early.every((result) => result.provider === 'b' && result.attempts[0]?.error?.code === 'PROVIDER_BUSY')).toBe(true);
+    expect(
+      early.every((result) => result.status === 'sent' && result.provider === 'b' && result.attempts[0]?.error?.code === 'PROVIDER_BUSY'),
+    ).toBe(true);
     expect(router.health()[0]?.state).toBe('closed');
 
     await new Promise((resolve) => setTimeout(resolve, 1_050));
     const late = await Promise.all(Array.from({ length: 5 }, () => router.send(sampleMessage())));
-    expect(late.every((result) => result.provider === 'b')).toBe(true);
+    expect(late.every((result) => result.status === 'sent' && result.provider === 'b')).toBe(true);
     expect(router.health()[0]?.state).toBe('open');
     expect(hung.maxInFlight).toBe(2);
     await router.close();
