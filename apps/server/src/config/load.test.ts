@@ -70,6 +70,21 @@ routing: { weights: { ghost: 1 } }
     expect(() => parseConfig(text, {})).toThrow(/used twice[\s\S]*unknown provider "ghost"/);
   });
 
+  it('refuses a worker concurrency above a provider breaker capacity, naming the provider and both settings', () => {
+    const text = (routing: string) => `
+providers:
+  - { type: capture, name: a }
+  - { type: capture, name: b }
+worker: { concurrency: 150 }
+${routing}
+`;
+    expect(() => parseConfig(text(''), {})).toThrow(/worker\.concurrency 150 is above the breaker capacity 100 of provider "a"/);
+    expect(() => parseConfig(text('routing: { breaker: { capacity: 150 }, providerBreakers: { b: { capacity: 120 } } }'), {})).toThrow(
+      /capacity 120 of provider "b"/,
+    );
+    expect(parseConfig(text('routing: { breaker: { capacity: 150 } }'), {}).worker.concurrency).toBe(150);
+  });
+
   it('refuses text that is not YAML or JSON', () => {
     expect(() => parseConfig('providers: [unclosed', {})).toThrow(/not valid YAML\/JSON/);
   });

@@ -1,3 +1,4 @@
+import { defaultBreakerOptions } from '@mailroute/core';
 import { captureProviderConfigSchema } from '@mailroute/providers/capture/config';
 import { sendGridProviderConfigSchema } from '@mailroute/providers/sendgrid/config';
 import { sesProviderConfigSchema } from '@mailroute/providers/ses/config';
@@ -195,6 +196,19 @@ export const configSchema = z
     });
     for (const name of [...Object.keys(config.routing.weights), ...Object.keys(config.routing.providerBreakers)]) {
       if (!seen.has(name)) ctx.addIssue({ code: 'custom', path: ['routing'], message: `routing names unknown provider "${name}"` });
+    }
+    // The worker's sends beyond a provider's capacity would be refused as busy and go to the
+    // next provider while the first is healthy: a quiet, surprising split of traffic.
+    for (const provider of config.providers) {
+      const capacity =
+        config.routing.providerBreakers[provider.name]?.capacity ?? config.routing.breaker.capacity ?? defaultBreakerOptions.capacity;
+      if (config.worker.concurrency > capacity) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['worker', 'concurrency'],
+          message: `worker.concurrency ${config.worker.concurrency} is above the breaker capacity ${capacity} of provider "${provider.name}": sends beyond it would be refused as busy; raise routing.breaker.capacity (or routing.providerBreakers.${provider.name}.capacity) or lower the concurrency`,
+        });
+      }
     }
   });
 
