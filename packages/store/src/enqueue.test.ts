@@ -125,6 +125,42 @@ forEachDatabase('enqueue', (database) => {
     expect(await count('SELECT COUNT(*) AS n FROM message')).toBe(2);
   });
 
+  test('concurrent enqueueMany calls share a commit, and a bad batch fails alone and whole', async () => {
+    const store = await database.open();
+    const batch = (size: number) => Array.from({ length: size }, () => content());
+    const shared = await Promise.all([store.enqueueMany(batch(100)), store.enqueueMany(batch(100)), store.enqueue(content())]);
+    expect(shared.flat()).toHaveLength(201);
+    expect(store.stats().groupCommit).toEqual({ transactions: 1, messages: 201 });
+
+    const bad = { ...content(), subject: null } as unknown as MessageContent;
+    const settled = await Promise.allSettled([
+      store.enqueueMany(batch(30)),
+      store.enqueueMany([...batch(29), bad]),
+      store.enqueueMany(batch(30)),
+    ]);
+    expect(settled.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await count('SELECT COUNT(*) AS n FROM message')).toBe(261);
+    expect(await count('SELECT COUNT(*) AS n FROM message_recipient')).toBe(261);
+  });
+
+  test('a batch larger than a group commits alone, in one transaction', async () => {
+    const store = await database.open();
+    const results = await Promise.all([store.enqueueMany(Array.from({ length: 700 }, () => content())), store.enqueue(content())]);
+    expect(results[0]).toHaveLength(700);
+    expect(store.stats().groupCommit).toEqual({ transactions: 2, messages: 701 });
+    expect(await count('SELECT COUNT(*) AS n FROM message')).toBe(701);
+  });
+
+  test('a batch racing another store on the same idempotency keys gets the winners back', async () => {
+    const a = await database.open();
+    const b = await database.open();
+    const keyed = (prefix: string) => Array.from({ length: 20 }, (_, index) => content({ idempotencyKey: `${prefix}-${index}` }));
+    const [first, second] = await Promise.all([a.enqueueMany(keyed('k')), b.enqueueMany(keyed('k'))]);
+    expect(second?.map((result) => result.id)).toEqual(first?.map((result) => result.id));
+    expect([...(first ?? []), ...(second ?? [])].filter((result) => !result.duplicate)).toHaveLength(20);
+    expect(await count('SELECT COUNT(*) AS n FROM message')).toBe(20);
+  });
+
   test('onEnqueued fires after the commit, and stops after unsubscribe', async () => {
     const store = await database.open();
     let heard = 0;

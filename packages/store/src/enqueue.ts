@@ -37,30 +37,47 @@ interface Entry {
   readonly tenantId: string;
 }
 
-interface Pending extends Entry {
-  readonly resolve: (result: EnqueueResult) => void;
+/** One call's messages: stored together or not at all, whatever group they commit in. */
+interface Unit {
+  readonly entries: readonly Entry[];
+  readonly resolve: (results: EnqueueResult[]) => void;
   readonly reject: (error: unknown) => void;
 }
 
 const UNIQUE_RETRIES = 3;
 
 /**
- * Durable enqueue with group commit: single `enqueue` calls made in the same event-loop
- * turn, and those that arrive while the previous commit is on disk, share one transaction.
- * Each call resolves only after that commit. With synchronous commits on SQLite this is what
- * turns one fsync per message into one fsync per group.
+ * Durable enqueue with group commit: calls made in the same event-loop turn, and those that
+ * arrive while the previous commit is on disk, share one transaction. `enqueue` adds one
+ * message and `enqueueMany` a batch that stays all or nothing; each call resolves only after
+ * that commit. With synchronous commits on SQLite this is what turns one fsync per call into
+ * one fsync per group.
  */
 export function createEnqueuer(ctx: StoreContext, maxGroupSize = 500) {
-  const pending: Pending[] = [];
+  const pending: Unit[] = [];
   let flushing: Promise<void> | undefined;
   let closed = false;
   let transactions = 0;
   let messages = 0;
 
-  function enqueue(content: MessageContent, options: EnqueueOptions = {}): Promise<EnqueueResult> {
+  async function enqueue(content: MessageContent, options: EnqueueOptions = {}): Promise<EnqueueResult> {
+    const [result] = await submit([{ content, tenantId: options.tenantId ?? DEFAULT_TENANT }]);
+    if (!result) throw new Error('enqueue produced no result');
+    return result;
+  }
+
+  /** All or nothing; a concurrent duplicate key makes it retry and find the winner. */
+  async function enqueueMany(contents: readonly MessageContent[], options: EnqueueOptions = {}): Promise<EnqueueResult[]> {
+    if (closed) throw new StoreError('CLOSED', 'the store is closed');
+    if (contents.length === 0) return [];
+    const tenantId = options.tenantId ?? DEFAULT_TENANT;
+    return submit(contents.map((content) => ({ content, tenantId })));
+  }
+
+  function submit(entries: readonly Entry[]): Promise<EnqueueResult[]> {
     if (closed) return Promise.reject(new StoreError('CLOSED', 'the store is closed'));
     return new Promise((resolve, reject) => {
-      pending.push({ content, tenantId: options.tenantId ?? DEFAULT_TENANT, resolve, reject });
+      pending.push({ entries, resolve, reject });
       schedule();
     });
   }
@@ -69,33 +86,56 @@ export function createEnqueuer(ctx: StoreContext, maxGroupSize = 500) {
     if (flushing) return;
     flushing = (async () => {
       await new Promise((resolve) => setImmediate(resolve));
-      while (pending.length > 0) await commitGroup(pending.splice(0, maxGroupSize));
+      while (pending.length > 0) await commitGroup(nextGroup());
     })().finally(() => {
       flushing = undefined;
       if (pending.length > 0) schedule();
     });
   }
 
-  /** A row that cannot be stored fails alone: the group is retried one message at a time. */
-  async function commitGroup(group: readonly Pending[]): Promise<void> {
+  /** Whole calls, oldest first, up to maxGroupSize messages (a larger call goes alone). */
+  function nextGroup(): Unit[] {
+    let size = 0;
+    let count = 0;
+    for (const unit of pending) {
+      if (count > 0 && size + unit.entries.length > maxGroupSize) break;
+      size += unit.entries.length;
+      count += 1;
+    }
+    return pending.splice(0, count);
+  }
+
+  /** A call that cannot be stored fails alone: the group is retried one call at a time. */
+  async function commitGroup(group: readonly Unit[]): Promise<void> {
     try {
-      const results = await insertCommitted(group);
-      group.forEach((entry, index) => {
-        const result = results[index];
-        if (result) entry.resolve(result);
-        else entry.reject(new Error('enqueue produced no result'));
-      });
+      const results = await insertCommitted(group.flatMap((unit) => unit.entries));
+      let offset = 0;
+      for (const unit of group) {
+        unit.resolve(results.slice(offset, offset + unit.entries.length));
+        offset += unit.entries.length;
+      }
     } catch (error) {
       if (group.length > 1) {
-        for (const entry of group) await commitGroup([entry]);
+        for (const unit of group) await commitGroup([unit]);
         return;
       }
-      const [entry] = group;
-      if (!entry) return;
-      const existing = isUniqueViolation(error) ? await findByKey(entry) : undefined;
-      if (existing) entry.resolve(existing);
-      else entry.reject(error);
+      const [unit] = group;
+      if (unit) await commitAlone(unit, error);
     }
+  }
+
+  /** Another process stored the same idempotency key first: the next try finds its row. */
+  async function commitAlone(unit: Unit, firstError: unknown): Promise<void> {
+    let error = firstError;
+    for (let attempt = 2; attempt <= UNIQUE_RETRIES && isUniqueViolation(error); attempt += 1) {
+      try {
+        unit.resolve(await insertCommitted(unit.entries));
+        return;
+      } catch (next) {
+        error = next;
+      }
+    }
+    unit.reject(error);
   }
 
   async function insertCommitted(entries: readonly Entry[]): Promise<EnqueueResult[]> {
@@ -104,31 +144,6 @@ export function createEnqueuer(ctx: StoreContext, maxGroupSize = 500) {
     messages += entries.length;
     if (results.some((result) => !result.duplicate)) ctx.signal.emit();
     return results;
-  }
-
-  /** All or nothing, in one transaction; a concurrent duplicate key makes it retry and find the winner. */
-  async function enqueueMany(contents: readonly MessageContent[], options: EnqueueOptions = {}): Promise<EnqueueResult[]> {
-    if (closed) throw new StoreError('CLOSED', 'the store is closed');
-    if (contents.length === 0) return [];
-    const tenantId = options.tenantId ?? DEFAULT_TENANT;
-    const entries = contents.map((content) => ({ content, tenantId }));
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await insertCommitted(entries);
-      } catch (error) {
-        if (!isUniqueViolation(error) || attempt >= UNIQUE_RETRIES) throw error;
-      }
-    }
-  }
-
-  async function findByKey(entry: Entry): Promise<EnqueueResult | undefined> {
-    const key = entry.content.idempotencyKey;
-    if (key === undefined) return undefined;
-    const row = await ctx.db.message.findUnique({
-      where: { tenantId_idempotencyKey: { tenantId: entry.tenantId, idempotencyKey: key } },
-      select: { id: true, status: true },
-    });
-    return row ? { id: row.id, status: row.status as MessageStatus, duplicate: true } : undefined;
   }
 
   async function insertMessages(sql: SqlRunner, entries: readonly Entry[]): Promise<EnqueueResult[]> {

@@ -76,7 +76,7 @@ export interface MailStore
   readonly dialect: Dialect;
   /** Stores one message (group commit); resolves after the commit is durable. */
   enqueue(content: MessageContent, options?: EnqueueOptions): Promise<EnqueueResult>;
-  /** Stores many messages in one transaction: all or none. */
+  /** Stores many messages in one transaction (shared with concurrent calls by group commit): all or none. */
   enqueueMany(contents: readonly MessageContent[], options?: EnqueueOptions): Promise<EnqueueResult[]>;
   getMessage(id: string, scope?: TenantScope): Promise<MessageDetail | undefined>;
   listMessages(filter?: MessageFilter, page?: PageRequest): Promise<MessagePage>;
