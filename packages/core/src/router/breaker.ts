@@ -82,7 +82,8 @@ export interface ProviderBreaker {
   forced(): boolean;
   /** Closes the breaker (also a forced one): calls go through and failures count again. */
   close(): void;
-  onStateChange(listener: (state: BreakerState) => void): void;
+  /** `at` is the time the breaker recorded for the change: an open one's halfOpenAt() is at + resetTimeoutMs. */
+  onStateChange(listener: (state: BreakerState, at: number) => void): void;
   shutdown(): void;
 }
 
@@ -189,7 +190,7 @@ export function createProviderBreaker(provider: Provider, options: BreakerOption
       const report = (state: BreakerState) => {
         if (state === last) return;
         last = state;
-        listener(state);
+        listener(state, state === 'open' && openedAt !== undefined ? openedAt : now());
       };
       breaker.on('open', () => report('open'));
       breaker.on('halfOpen', () => {

@@ -112,6 +112,28 @@ describe('router: weights', () => {
 });
 
 describe('router: circuit breaker', () => {
+  it('reports an opened breaker with the very time its half-open is counted from', async () => {
+    // A clock that moves on every read: two separate reads would disagree.
+    let clock = 1_000_000;
+    const a = createScriptedProvider('a', { kind: 'fail', code: 'PROVIDER_UNAVAILABLE' });
+    const router = createRouter({
+      providers: [{ provider: a }, { provider: createScriptedProvider('b') }],
+      breaker: { volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs: 60_000 },
+      now: () => {
+        clock += 1;
+        return clock;
+      },
+    });
+    const opened: number[] = [];
+    router.on('breaker', (event) => {
+      if (event.state === 'open') opened.push(event.at);
+    });
+    for (let i = 0; i < 2; i += 1) await router.send(sampleMessage());
+    expect(opened).toHaveLength(1);
+    expect(router.health()[0]?.halfOpenAt).toBe((opened[0] ?? 0) + 60_000);
+    await router.close();
+  });
+
   it('opens after the volume threshold, skips the provider, half-opens after the reset timeout and closes on success', async () => {
     const a = createScriptedProvider('a', { kind: 'fail', code: 'PROVIDER_UNAVAILABLE' });
     const b = createScriptedProvider('b');

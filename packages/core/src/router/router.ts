@@ -115,7 +115,7 @@ export function createRouter(options: RouterOptions): Router {
     names.add(name);
     const breakerOptions = mergeBreakerOptions(options.breaker, routed.breaker);
     const breaker = createProviderBreaker(routed.provider, breakerOptions, now);
-    breaker.onStateChange((state) => events.emit('breaker', { provider: name, state, at: now() }));
+    breaker.onStateChange((state, at) => events.emit('breaker', { provider: name, state, at }));
     return { name, weight: routed.weight ?? 1, breaker };
   });
   const byName = new Map(entries.map((entry) => [entry.name, entry]));
