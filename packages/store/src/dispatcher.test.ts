@@ -42,8 +42,9 @@ forEachDatabase('core dispatcher on the store', (database) => {
     await expect.poll(() => sentCount(store), { timeout: 10_000 }).toBe(30);
     const started = Date.now();
     const { id } = await store.enqueue(content());
-    await expect.poll(async () => (await store.getMessage(id))?.status, { timeout: 2_000, interval: 10 }).toBe('sent');
-    expect(Date.now() - started).toBeLessThan(1_000);
+    await expect.poll(async () => (await store.getMessage(id))?.status, { timeout: 4_000, interval: 10 }).toBe('sent');
+    // The idle poll is 5 s: only the wake-up gets it out sooner, with room for a loaded machine.
+    expect(Date.now() - started).toBeLessThan(2_500);
     const detail = await store.getMessage(id);
     expect(detail).toMatchObject({ provider: 'scripted', providerMessageId: expect.stringMatching(/^scripted-/) });
     expect(detail?.attempts).toHaveLength(1);
