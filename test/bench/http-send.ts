@@ -12,7 +12,8 @@ import { cpuMicrosOf, fmt, percentile, printTable, stop } from './measure.js';
  * SQLite in a temp directory. Same-run baseline: bare Fastify + tRPC doing one raw
  * better-sqlite3 transaction per call (`http-baseline-child.ts`), driven by the same client.
  * Each case: callers loop (each awaits its call before the next) for WARMUP_MS, then
- * MEASURE_MS is counted. `BENCH_CPU_PROF=DIR` writes the server's CPU profile to DIR.
+ * MEASURE_MS is counted; the two servers take turns case by case. `BENCH_CPU_PROF=DIR` writes
+ * the server CPU profiles to DIR.
  * Goals: >= 2,500 single sends/s (at or above the baseline), p99 < 50 ms; batches >= 20,000 msgs/s.
  */
 
@@ -171,13 +172,9 @@ async function defaultBatchProbe(server: Server): Promise<string> {
   return `${acknowledged}/200 acknowledged${failure ? ` (${String(failure.reason)})` : ''}`;
 }
 
-async function runCases(server: Server, cases: readonly Case[]): Promise<Outcome[]> {
-  const outcomes: Outcome[] = [];
-  for (const spec of cases) {
-    const client = createMailrouteClient({ url: server.url, apiKey: ADMIN_KEY, batch: spec.clientBatching });
-    outcomes.push(await drive(client, server, spec));
-  }
-  return outcomes;
+function runCase(server: Server, spec: Case): Promise<Outcome> {
+  const client = createMailrouteClient({ url: server.url, apiKey: ADMIN_KEY, batch: spec.clientBatching });
+  return drive(client, server, spec);
 }
 
 export async function runHttpSend(): Promise<void> {
@@ -192,11 +189,25 @@ export async function runHttpSend(): Promise<void> {
   const directory = mkdtempSync(path.join(tmpdir(), 'mailroute-http-bench-'));
   try {
     const mailroute = await startMailroute(directory);
-    const ourProbe = await defaultBatchProbe(mailroute);
-    const ours = await runCases(mailroute, cases).finally(() => mailroute.stop());
-    const baseline = await startBaseline(directory);
-    const theirProbe = await defaultBatchProbe(baseline);
-    const theirs = await runCases(baseline, cases).finally(() => baseline.stop());
+    const baseline = await startBaseline(directory).catch(async (error: unknown) => {
+      await mailroute.stop();
+      throw error;
+    });
+    const ours: Outcome[] = [];
+    const theirs: Outcome[] = [];
+    let ourProbe = '';
+    let theirProbe = '';
+    try {
+      ourProbe = await defaultBatchProbe(mailroute);
+      theirProbe = await defaultBatchProbe(baseline);
+      // Each case right after the other server's: the machine's speed drifts over minutes.
+      for (const spec of cases) {
+        ours.push(await runCase(mailroute, spec));
+        theirs.push(await runCase(baseline, spec));
+      }
+    } finally {
+      await Promise.all([mailroute.stop(), baseline.stop()]);
+    }
     printTable(
       `HTTP sends: typed client -> built server (serve --role api, SQLite) vs bare Fastify+tRPC+better-sqlite3 (${MEASURE_MS / 1000} s each)`,
       cases.map((spec, index) => {
