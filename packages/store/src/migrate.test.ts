@@ -90,7 +90,7 @@ describe('upgrading a database that holds mail', () => {
     "SELECT id FROM message_transition WHERE to_status = 'delivered'",
   ];
 
-  /** The SQL of every migration before `INTEGER_IDS`, the seed, that migration, then the `after` queries. */
+  /** The SQL of every migration before `INTEGER_IDS`, and of that migration. */
   function steps(dialect: Dialect): { before: string[]; upgrade: string } {
     const sqlOf = (name: string) => readFileSync(path.join(migrationsDir(dialect), name, 'migration.sql'), 'utf8');
     const names = folders(dialect);

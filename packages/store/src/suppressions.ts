@@ -112,10 +112,10 @@ export function createSuppressionApi(ctx: StoreContext): SuppressionApi {
       const wanted = [...new Set(addresses.map((address) => address.trim().toLowerCase()))];
       // Every send asks this: plain SQL with one statement text for any number of addresses
       // (prepared once), not the query compiler and an IN list per size.
-      const among = ctx.raw.dialect === 'sqlite' ? 'IN (SELECT value FROM json_each(?))' : '= ANY($2::text[])';
+      const sqlite = ctx.raw.dialect === 'sqlite';
       const rows = await ctx.raw.query<{ address: string }>(
-        `SELECT address FROM suppression WHERE tenant_id = ${ctx.raw.placeholder(1)} AND address ${among}`,
-        [scope.tenantId ?? DEFAULT_TENANT, ctx.raw.dialect === 'sqlite' ? JSON.stringify(wanted) : wanted],
+        `SELECT address FROM suppression WHERE tenant_id = ${ctx.raw.placeholder(1)} AND address ${sqlite ? 'IN (SELECT value FROM json_each(?))' : '= ANY($2::text[])'}`,
+        [scope.tenantId ?? DEFAULT_TENANT, sqlite ? JSON.stringify(wanted) : wanted],
       );
       return new Set(rows.map((row) => row.address));
     },
