@@ -10,18 +10,20 @@ import { z } from 'zod';
  * the same procedure paths as mailroute (`mail.send`, `mail.sendBatch`), so the very same typed
  * client drives it. Each call is one better-sqlite3 transaction (WAL, synchronous=FULL) of a
  * row about the size of a stored message: no group commit, no auth, no rate limit.
- * argv[2] is the database file; prints the URL as one JSON line when listening.
+ * argv[2] is the database file, or `--no-database`: the same endpoint answering without
+ * storing anything, the ceiling of any server on this stack on this machine.
+ * Prints the URL as one JSON line when listening.
  */
 
 const file = process.argv[2];
-if (!file) throw new Error('usage: http-baseline-child.ts DATABASE_FILE');
-const db = new Database(file);
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = FULL');
-db.exec(`CREATE TABLE message (
+if (!file) throw new Error('usage: http-baseline-child.ts DATABASE_FILE | --no-database');
+const db = file === '--no-database' ? undefined : new Database(file);
+db?.pragma('journal_mode = WAL');
+db?.pragma('synchronous = FULL');
+db?.exec(`CREATE TABLE message (
   id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, status TEXT NOT NULL, recipient TEXT NOT NULL,
   subject TEXT NOT NULL, content TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)`);
-const insert = db.prepare('INSERT INTO message VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+const insert = db?.prepare('INSERT INTO message VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
 
 const address = z.union([z.string().min(3).max(320), z.strictObject({ email: z.string().min(3).max(320), name: z.string().optional() })]);
 const message = z.strictObject({
@@ -39,11 +41,11 @@ const store = (messages: readonly Message[]) => {
     const id = randomUUID();
     const first = mail.to[0];
     const recipient = typeof first === 'string' ? first : (first?.email ?? '');
-    insert.run(id, 'default', 'queued', recipient, mail.subject, JSON.stringify(mail), now, now);
+    insert?.run(id, 'default', 'queued', recipient, mail.subject, JSON.stringify(mail), now, now);
     return { id, status: 'queued' };
   });
 };
-const storeAll = db.transaction(store);
+const storeAll = db ? db.transaction(store) : store;
 
 const t = initTRPC.create();
 const router = t.router({
@@ -62,7 +64,7 @@ console.log(JSON.stringify({ url }));
 
 const shutdown = async () => {
   await app.close();
-  db.close();
+  db?.close();
   process.exit(0);
 };
 process.once('SIGTERM', () => void shutdown());

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createMailrouteClient, type MailrouteClient } from '@mailroute/client';
 import type { MailrouteConfigInput } from '@mailroute/server';
@@ -11,8 +11,11 @@ import { cpuMicrosOf, fmt, percentile, printTable, stop } from './measure.js';
  * against the BUILT server (`mailroute serve --role api`: no worker competes for the CPU) on
  * SQLite in a temp directory. Same-run baseline: bare Fastify + tRPC doing one raw
  * better-sqlite3 transaction per call (`http-baseline-child.ts`), driven by the same client.
+ * The same endpoint storing nothing is the ceiling: what any server on this stack can answer
+ * on this machine, with the client on the same cores. For `sendBatch` the run also prints the
+ * CPU each message costs (server + client) and the rate the machine's cores allow at that cost.
  * Each case: callers loop (each awaits its call before the next) for WARMUP_MS, then
- * MEASURE_MS is counted; the two servers take turns case by case. `BENCH_CPU_PROF=DIR` writes
+ * MEASURE_MS is counted; the servers take turns case by case. `BENCH_CPU_PROF=DIR` writes
  * the server CPU profiles to DIR.
  * Goals: >= 2,500 single sends/s (at or above the baseline), p99 < 50 ms; batches >= 20,000 msgs/s.
  */
@@ -41,6 +44,7 @@ interface Case {
 interface Outcome {
   readonly messagesPerSecond: number;
   readonly serverCpuMicrosPerMessage: number;
+  readonly clientCpuMicrosPerMessage: number;
   /** The benchmark process (the client side) busy, as a share of one core. */
   readonly clientCpuShare: number;
   readonly p50: number;
@@ -108,10 +112,12 @@ function startMailroute(directory: string): Promise<Server> {
   );
 }
 
-function startBaseline(directory: string): Promise<Server> {
+/** `databaseFile` undefined: the ceiling, which stores nothing. */
+function startBaseline(databaseFile: string | undefined): Promise<Server> {
   const urlOf = (line: string) => (line.startsWith('{"url"') ? (JSON.parse(line) as { url: string }).url : undefined);
+  const name = databaseFile ? 'baseline' : 'ceiling';
   return startProcess(
-    [...profileArgs('baseline'), '--import', 'tsx', baselineEntry, path.join(directory, 'baseline.db')],
+    [...profileArgs(name), '--import', 'tsx', baselineEntry, databaseFile ?? '--no-database'],
     process.env,
     urlOf,
     (line) => urlOf(line) !== undefined,
@@ -156,6 +162,7 @@ async function drive(client: MailrouteClient, server: Server, spec: Case): Promi
   return {
     messagesPerSecond: messages / seconds,
     serverCpuMicrosPerMessage: serverCpu / messages,
+    clientCpuMicrosPerMessage: (clientCpu.user + clientCpu.system) / messages,
     clientCpuShare: (clientCpu.user + clientCpu.system) / 1e6 / seconds,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
@@ -188,25 +195,29 @@ export async function runHttpSend(): Promise<void> {
   ];
   const directory = mkdtempSync(path.join(tmpdir(), 'mailroute-http-bench-'));
   try {
-    const mailroute = await startMailroute(directory);
-    const baseline = await startBaseline(directory).catch(async (error: unknown) => {
-      await mailroute.stop();
-      throw error;
-    });
+    const servers: Server[] = [];
     const ours: Outcome[] = [];
     const theirs: Outcome[] = [];
+    const ceilings: Outcome[] = [];
     let ourProbe = '';
     let theirProbe = '';
     try {
+      const mailroute = await startMailroute(directory);
+      servers.push(mailroute);
+      const baseline = await startBaseline(path.join(directory, 'baseline.db'));
+      servers.push(baseline);
+      const ceiling = await startBaseline(undefined);
+      servers.push(ceiling);
       ourProbe = await defaultBatchProbe(mailroute);
       theirProbe = await defaultBatchProbe(baseline);
-      // Each case right after the other server's: the machine's speed drifts over minutes.
+      // Each case right after the others': the machine's speed drifts over minutes.
       for (const spec of cases) {
         ours.push(await runCase(mailroute, spec));
         theirs.push(await runCase(baseline, spec));
+        ceilings.push(await runCase(ceiling, spec));
       }
     } finally {
-      await Promise.all([mailroute.stop(), baseline.stop()]);
+      await Promise.all(servers.map((server) => server.stop()));
     }
     printTable(
       `HTTP sends: typed client -> built server (serve --role api, SQLite) vs bare Fastify+tRPC+better-sqlite3 (${MEASURE_MS / 1000} s each)`,
@@ -225,12 +236,25 @@ export async function runHttpSend(): Promise<void> {
           'baseline p50 ms': fmt(b.p50, 1),
           'baseline p99 ms': fmt(b.p99, 1),
           'mailroute/baseline': fmt(a.messagesPerSecond / b.messagesPerSecond),
+          'ceiling msgs/s': Math.round((ceilings[index] as Outcome).messagesPerSecond),
           'server CPU us/msg': `${Math.round(a.serverCpuMicrosPerMessage)}/${Math.round(b.serverCpuMicrosPerMessage)}`,
           'client CPU': `${fmt(a.clientCpuShare * 100, 0)}%/${fmt(b.clientCpuShare * 100, 0)}%`,
           errors: `${a.errors}/${b.errors}`,
         };
       }),
     );
+    const batchIndex = cases.findIndex((spec) => spec.kind === 'sendBatch');
+    const cores = availableParallelism();
+    const budget = (name: string, outcome: Outcome | undefined) => {
+      if (!outcome) return;
+      const micros = outcome.serverCpuMicrosPerMessage + outcome.clientCpuMicrosPerMessage;
+      console.log(
+        `sendBatch CPU per message, ${name}: server ${fmt(outcome.serverCpuMicrosPerMessage, 1)} us + client ${fmt(outcome.clientCpuMicrosPerMessage, 1)} us; ${cores} cores allow at most ${Math.round((cores * 1e6) / micros)} msgs/s at that cost`,
+      );
+    };
+    budget('mailroute', ours[batchIndex]);
+    budget('baseline', theirs[batchIndex]);
+    budget('ceiling (stores nothing)', ceilings[batchIndex]);
     console.log(`200 calls in one tick, default client batching: mailroute ${ourProbe}; baseline ${theirProbe}`);
     console.log(
       `load average at the end (2 cores; others' jobs share them): ${loadavg()
