@@ -90,6 +90,8 @@ describe.skipIf(!postgresAvailable)('provider health and metrics across processe
 
     const sent = await sendMany(client, MESSAGES, 'health');
     await until(async () => (await receivedMail({ smtp: backup })).length >= sent.length, 30_000, 'backup to take every message');
+    // The stand-in has the mail before the worker commits the attempt it answered.
+    await until(async () => (await client.stats.overview.query()).queueDepth === 0, 5_000, 'every attempt to be recorded');
     await until(async () => (await client.providers.health.query()).providers[0]?.openIn !== 0, 5_000, 'an open breaker to show');
 
     const health = await client.providers.health.query();
