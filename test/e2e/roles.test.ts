@@ -3,7 +3,7 @@ import { createMailrouteClient } from '@mailroute/client';
 import { type SmtpStandin, startSmtpStandin } from '@mailroute/standins/smtp';
 import { createPostgresDatabase, postgresAvailable } from '@mailroute/store/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { duplicates, receivedMail, sendMany, until } from './support/mail.js';
+import { duplicates, receivedMail, sendMany, settled, until } from './support/mail.js';
 import { adminKey, runMailroute, type ServerProcess, spawnMailroute, workDir, writeConfig } from './support/server-process.js';
 
 /**
@@ -73,8 +73,7 @@ describe.skipIf(!postgresAvailable)('api and worker roles on one PostgreSQL data
     expect(duplicates(received)).toEqual([]);
     expect(new Set(received.map((mail) => mail.id))).toEqual(new Set(sent.map((mail) => mail.id)));
 
-    // The stand-in has the mail before the worker commits the attempt it answered.
-    await until(async () => (await client.stats.overview.query()).queueDepth === 0, 5_000, 'every attempt to be recorded');
+    await settled(client);
     const health = await client.providers.health.query();
     expect(health.providers.map((provider) => [provider.name, provider.breaker])).toEqual([['smtp', undefined]]);
     expect(health.providers[0]?.recent.accepted).toBe(60);

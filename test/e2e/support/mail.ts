@@ -143,3 +143,11 @@ export async function until(condition: () => boolean | Promise<boolean>, timeout
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/**
+ * Waits until nothing is left to send. A stand-in has a message before the worker commits
+ * the attempt it answered, so counts read from the store right after receipt can be short.
+ */
+export function settled(client: MailrouteClient): Promise<void> {
+  return until(async () => (await client.stats.overview.query()).queueDepth === 0, 5_000, 'every attempt to be recorded');
+}
