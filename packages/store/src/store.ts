@@ -33,6 +33,7 @@ import {
 } from './provider-activity.js';
 import { createRetryApi, type RetryReport, type RetryRequest } from './retry.js';
 import type { MessageDetail } from './rows.js';
+import { createSenderApi, type SenderApi } from './senders.js';
 import { createSuppressionApi, type SuppressionApi } from './suppressions.js';
 
 export interface StoreOptions {
@@ -67,6 +68,7 @@ export interface MailStore
   extends DispatchQueue,
     SuppressionApi,
     ApiKeyApi,
+    SenderApi,
     HeartbeatApi,
     EventCountApi,
     EventApi,
@@ -127,6 +129,7 @@ export async function createStore(options: StoreOptions = {}): Promise<MailStore
   const operator = createOperatorApi(ctx);
   const suppressions = createSuppressionApi(ctx);
   const apiKeys = createApiKeyApi(ctx);
+  const senders = createSenderApi(ctx);
   const retry = createRetryApi(ctx);
   const exporter = createExportApi(ctx);
   const activity = createProviderActivityApi(ctx);
@@ -144,6 +147,7 @@ export async function createStore(options: StoreOptions = {}): Promise<MailStore
     ...operator,
     ...suppressions,
     ...apiKeys,
+    ...senders,
     ...retry,
     ...exporter,
     ...activity,
