@@ -81,6 +81,8 @@ export interface MailStore
   /** Stores many messages in one transaction (shared with concurrent calls by group commit): all or none. */
   enqueueMany(contents: readonly MessageContent[], options?: EnqueueOptions): Promise<EnqueueResult[]>;
   getMessage(id: string, scope?: TenantScope): Promise<MessageDetail | undefined>;
+  /** Which of these message ids belong to the tenant (one query). */
+  ownedMessageIds(ids: readonly string[], tenantId: string): Promise<Set<string>>;
   listMessages(filter?: MessageFilter, page?: PageRequest): Promise<MessagePage>;
   /** What `listMessages` matches, as rows for customer support, a page at a time (bounded memory at any size). */
   exportMessages: ExportApi['exportMessages'];
