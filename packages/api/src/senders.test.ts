@@ -1,6 +1,6 @@
 import { afterEach, expect, test } from 'vitest';
 import { apiClient, failure } from './test/client.js';
-import { mail, messageCount } from './test/fixtures.js';
+import { mail, messageCount, work } from './test/fixtures.js';
 import { startTestApi, type TestApi } from './test/server.js';
 
 let api: TestApi | undefined;
@@ -95,4 +95,20 @@ test('senders.set is for operators and applies at once; a tenant reads only its 
   expect(bad).toMatchObject({ code: 'INVALID_INPUT', httpStatus: 400 });
   expect(bad.issues.map((issue) => issue.path)).toEqual(['senders.1', 'senders.2']);
   expect(await api.store.listSenders('spa')).toEqual(['spa-resort.example']);
+});
+
+test('mail.retry keeps back mail whose sender the tenant may no longer use, naming the sender', async () => {
+  const { api, client } = await start();
+  const kept = await client('spaSend').mail.send.mutate(mail({ from: 'desk@spa.example' }));
+  const still = await client('spaSend').mail.send.mutate(mail({ from: 'bookings@partner.example' }));
+  await work(api.store, { [kept.id]: 'failed', [still.id]: 'failed' });
+  await client('operator').senders.set.mutate({ tenantId: 'spa', senders: ['bookings@partner.example'] });
+  const report = await client('spaAdmin').mail.retry.mutate({ ids: [kept.id, still.id] });
+  expect(report).toMatchObject({
+    requeued: 1,
+    requeuedIds: [still.id],
+    keptBackCount: { sender_not_allowed: 1 },
+    keptBack: [{ id: kept.id, reason: 'sender_not_allowed', sender: 'desk@spa.example' }],
+  });
+  expect((await api.store.getMessage(kept.id))?.status).toBe('failed');
 });
