@@ -46,11 +46,24 @@ export class ApiFault extends Error {
   readonly code: ApiErrorCode;
   readonly issues: readonly FieldIssue[];
 
-  constructor(code: ApiErrorCode, message: string, issues: readonly FieldIssue[] = []) {
+  /** For RATE_LIMITED: when to try again, sent as the Retry-After header. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: ApiErrorCode, message: string, issues: readonly FieldIssue[] = [], retryAfterSeconds?: number) {
     super(message);
     this.code = code;
     this.issues = issues;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
+}
+
+export function rateLimitedError(message: string, retryAfterSeconds: number): TRPCError {
+  return new TRPCError({ code: 'TOO_MANY_REQUESTS', message, cause: new ApiFault('RATE_LIMITED', message, [], retryAfterSeconds) });
+}
+
+/** The seconds a refused call should wait before trying again, when the error says. */
+export function retryAfterOf(error: TRPCError): number | undefined {
+  return error.cause instanceof ApiFault ? error.cause.retryAfterSeconds : undefined;
 }
 
 export function apiError(code: ApiErrorCode, message: string, issues: readonly FieldIssue[] = []): TRPCError {

@@ -1,8 +1,9 @@
 import { type DeliveryEventType, type FieldIssue, type MessageContent, parseMessage } from '@mailroute/core';
-import type { AttemptView, EventEffect, EventView, MessageDetail, MessageFilter, TransitionView } from '@mailroute/store';
+import type { ApiKeyRecord, AttemptView, EventEffect, EventView, MessageDetail, MessageFilter, TransitionView } from '@mailroute/store';
 import { EXPORT_PAGE_MAX, type ExportRow } from '@mailroute/store';
 import { z } from 'zod';
-import { ApiFault, apiError, faultFromMailError } from '../errors.js';
+import type { ApiDependencies } from '../context.js';
+import { ApiFault, apiError, faultFromMailError, rateLimitedError } from '../errors.js';
 import { exportCsv } from '../export-format.js';
 import { batchInput, defined, type FilterInput, filterSchema, idSchema, listSchema, messageInput, retrySchema } from '../inputs.js';
 import { senderFault } from '../sender-check.js';
@@ -103,11 +104,18 @@ export type ExportResult = (
   | { readonly format: 'json'; readonly rows: readonly ExportRow[]; readonly count: number }
 ) & { readonly nextCursor?: string };
 
+/** Every message submitted counts against the key's message limit, a batch as many as it holds; refused whole, nothing stored. */
+function chargeMessages(ctx: { readonly deps: ApiDependencies; readonly key: ApiKeyRecord }, messages: number): void {
+  const refusal = ctx.deps.messageQuota?.take(ctx.key.id, messages);
+  if (refusal) throw rateLimitedError(refusal.message, refusal.retryAfterSeconds);
+}
+
 export const mailRouter = router({
   /** Stores one message; answers only after the commit. A repeated idempotency key answers the first message. */
   send: scoped('send')
     .input(messageInput)
     .mutation(async ({ ctx, input }) => {
+      chargeMessages(ctx, 1);
       const fault =
         senderFault(input, await ctx.senders.policy(ctx.tenantId), ctx.tenantId) ??
         suppressionFault(input, await ctx.suppressions.suppressedRecipients([input], ctx.tenantId));
@@ -119,6 +127,7 @@ export const mailRouter = router({
   sendBatch: authorized('send')
     .input(batchInput)
     .mutation(async ({ ctx, input }): Promise<BatchResult[]> => {
+      chargeMessages(ctx, input.messages.length);
       const senders = await ctx.senders.policy(ctx.tenantId);
       const parsed = input.messages.map((raw) => {
         const unstorable = unstorableTextFault(raw);
