@@ -261,7 +261,17 @@ export function createOperatorApi(ctx: StoreContext) {
     return rows.map((row) => providerStateFromRow({ ...row, updatedAt: new Date(String(row.updated_at)) }));
   }
 
-  return { getMessage, ownedMessageIds, listMessages, requeue, cancel, countByStatus, oldestUnsentAt, setProviderState, listProviderStates };
+  return {
+    getMessage,
+    ownedMessageIds,
+    listMessages,
+    requeue,
+    cancel,
+    countByStatus,
+    oldestUnsentAt,
+    setProviderState,
+    listProviderStates,
+  };
 }
 
 function providerStateFromRow(row: { provider: string; state: string; note: string | null; updatedAt: Date }): ProviderStateRecord {

@@ -188,16 +188,19 @@ export const mailRouter = router({
 
   /**
    * Requeues failed, dead or cancelled mail by ids or filter, keeping back what must not go out
-   * again (a recipient suppressed since, a provider that already has it); the report says what
+   * again (a recipient suppressed since, a sender no longer allowed, a provider that already has
+   * it); the report says what
    * was (dry run: would be) requeued and what was kept back and why. Repeating it does nothing.
    */
   retry: scoped('admin')
     .input(retrySchema)
     .mutation(async ({ ctx, input }) => {
       const who = `by API key ${ctx.key.prefix}`;
+      const senders = await ctx.senders.policy(ctx.tenantId);
       const report = await ctx.deps.store.retryMessages({
         target: input.ids ? { ids: input.ids } : { filter: toFilter(input.filter) },
         tenantId: ctx.tenantId,
+        senderAllowed: (email) => !senderFault({ from: { email } }, senders, ctx.tenantId),
         dryRun: input.dryRun,
         reason: input.reason ? `${input.reason} (${who})` : who,
       });
