@@ -23,7 +23,10 @@ export const apiErrorCodes = {
   },
   NOT_FOUND: { trpc: 'NOT_FOUND', description: 'No such message, key or procedure (for this tenant).' },
   INVALID_STATE: { trpc: 'CONFLICT', description: 'The message is not in a state that allows this (e.g. cancelling sent mail).' },
-  RATE_LIMITED: { trpc: 'TOO_MANY_REQUESTS', description: 'Too many requests for this key; retry after the Retry-After header.' },
+  RATE_LIMITED: {
+    trpc: 'TOO_MANY_REQUESTS',
+    description: 'Too many requests or messages for this key (without one, this address); retry after Retry-After.',
+  },
   UNAVAILABLE: { trpc: 'SERVICE_UNAVAILABLE', description: 'The server is shutting down or cannot reach its database; retry.' },
   INTERNAL: { trpc: 'INTERNAL_SERVER_ERROR', description: 'An unexpected error; the server log has the detail.' },
 } as const satisfies Record<string, { trpc: TrpcCode; description: string }>;

@@ -96,7 +96,7 @@ const corsSchema = z.strictObject({
   /** Browser origins (`https://app.example.com`) allowed to call the API; empty: no CORS headers at all. */
   origins: z
     .array(
-      z.url().refine((origin) => new URL(origin).origin === origin, {
+      z.url().refine((origin) => URL.canParse(origin) && new URL(origin).origin === origin, {
         message: 'an origin is scheme://host[:port] with no path, e.g. https://app.example.com',
       }),
     )

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { DEFAULT_WEBHOOK_BODY_LIMIT_BYTES, DEFAULT_WEBHOOK_BYTES_IN_FLIGHT, type MailrouteConfig } from '../config/schema.js';
 import { registerBodyBudget } from './body-budget.js';
 import { registerCallerIdentification } from './caller.js';
+import { registerCors } from './cors.js';
 import { drainRequest, edgeCodeOf, sendEdgeError } from './errors.js';
 import type { ServiceMetrics } from './metrics.js';
 import { registerMetricsRoute } from './metrics-route.js';
@@ -83,7 +84,8 @@ export async function createHttpApp({
     sendEdgeError(request, reply, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
   );
 
-  // Hook order: the key is identified (onRequest), the rate limit applies by key or address
+  await registerCors(app, settings.cors.origins);
+  // Hook order: a CORS preflight is answered first; then the key is identified (onRequest), the rate limit applies by key or address
   // (the plugin's route-level onRequest, after app-level ones), and only then is a body budget
   // reserved (preParsing) and the body read under its idle timeout.
   const keys = createKeyCache(api.store);

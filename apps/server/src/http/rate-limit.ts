@@ -27,9 +27,15 @@ export function rateLimitKey(request: FastifyRequest): string {
 }
 
 /** The plugin's store over two tables, so addresses never take room from valid keys. */
-class SplitStore implements FastifyRateLimitStore {
-  private readonly keys = new FixedWindows(WINDOW_MS, KEY_BUCKETS);
-  private readonly addresses = new FixedWindows(WINDOW_MS, ADDRESS_BUCKETS);
+export class SplitStore implements FastifyRateLimitStore {
+  private readonly keys: FixedWindows;
+  private readonly addresses: FixedWindows;
+
+  /** The plugin constructs its store with its own options, which name neither size. */
+  constructor({ keyBuckets = KEY_BUCKETS, addressBuckets = ADDRESS_BUCKETS }: { keyBuckets?: number; addressBuckets?: number } = {}) {
+    this.keys = new FixedWindows(WINDOW_MS, keyBuckets);
+    this.addresses = new FixedWindows(WINDOW_MS, addressBuckets);
+  }
 
   incr(name: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void): void {
     const { count, resetInMs } = (name.startsWith('key:') ? this.keys : this.addresses).add(name, 1);
