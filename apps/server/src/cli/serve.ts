@@ -43,6 +43,7 @@ export function serveCommand(fixedRole?: Role): Command {
         role,
         config,
         source,
+        fromFile,
         env: io.env,
         logger,
         adminKey: io.env.MAILROUTE_ADMIN_KEY || undefined,

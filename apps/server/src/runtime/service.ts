@@ -27,6 +27,8 @@ export interface ServiceOptions {
   readonly config: MailrouteConfig;
   /** Re-read on `reload()`. */
   readonly source: ConfigSource;
+  /** Whether `config` was read from `source` (default) or is the embedded defaults (no file yet). */
+  readonly fromFile?: boolean;
   readonly env: Env;
   readonly logger: Logger;
   /** The first admin key from the environment (`MAILROUTE_ADMIN_KEY`). */
@@ -168,6 +170,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     env: options.env,
     logger,
     current: () => config,
+    fromFile: options.fromFile ?? true,
+    capturing: options.config.providers.length === 0,
+    onResult: (result) => metrics?.observeConfigReload(result),
     prepare: (raw) => effective(raw, logger),
     async apply(next) {
       await worker?.reload(next);
