@@ -20,7 +20,10 @@ export async function connect(
   io: CliIo,
 ): Promise<MailrouteClient> {
   const apiKey = values['api-key'] ?? io.env.MAILROUTE_API_KEY;
-  if (!apiKey) throw new UsageError('no API key: pass --api-key or set MAILROUTE_API_KEY (the first admin key is printed at first start)');
+  if (!apiKey)
+    throw new UsageError(
+      'no API key: pass --api-key or set MAILROUTE_API_KEY (the first start prints the first admin key on a terminal, else writes it to data/admin-key.txt)',
+    );
   let url = values.url ?? io.env.MAILROUTE_URL;
   if (!url) {
     const { server } = (await readConfig(resolveConfigSource(values.config, io.env), io.env)).config;

@@ -33,8 +33,10 @@ export interface ServiceOptions {
   readonly logger: Logger;
   /** The first admin key from the environment (`MAILROUTE_ADMIN_KEY`). */
   readonly adminKey?: string | undefined;
-  /** Shows a drawn first admin key once (standard output). */
+  /** Shows a drawn first admin key once (standard output of an interactive terminal). */
   readonly print: (text: string) => void;
+  /** When standard output is not a terminal: the owner-only file a drawn first admin key goes to instead. */
+  readonly adminKeyFile?: string | undefined;
   /** Command-line `--host` / `--port`, over `server.host` / `server.port`. */
   readonly listen?: { readonly host?: string; readonly port?: number };
   /** Where SNS signing certificates come from; HTTPS from SNS hosts (cached) by default. Tests inject their own. */
@@ -119,7 +121,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     }
     if (role !== 'worker') {
       // Before listening when possible: the first admin key works from the first request.
-      await ensureFirstAdminKey(store, { providedKey: options.adminKey, logger, print: options.print });
+      await ensureFirstAdminKey(store, { providedKey: options.adminKey, logger, print: options.print, keyFile: options.adminKeyFile });
       if (!app) await listen();
     }
     if (role !== 'api') {
