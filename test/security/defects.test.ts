@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createMailrouteClient, type MailrouteClient } from '@mailroute/client';
 import { parse } from 'csv-parse/sync';
+import { satisfies } from 'semver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../e2e/support/mail.js';
 import { builtCli, type ServerProcess, spawnMailroute, workDir } from '../e2e/support/server-process.js';
@@ -186,4 +187,33 @@ async function closedPort(): Promise<number> {
   await new Promise((resolve) => probe.close(resolve));
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
+}
+
+describe('Node 20', () => {
+  it('only the packages the README explains declare a Node version that excludes 20.19', () => {
+    const root = new URL('../../', import.meta.url);
+    const lock = JSON.parse(readFileSync(new URL('package-lock.json', root), 'utf8')) as {
+      packages: Record<string, { engines?: { node?: string } | string[] }>;
+    };
+    const excluding = new Set(
+      Object.entries(lock.packages).flatMap(([path, entry]) => {
+        const range = Array.isArray(entry.engines) ? undefined : entry.engines?.node;
+        return range === undefined || satisfies('20.19.0', range) ? [] : [path.replace(/^.*node_modules\//, '')];
+      }),
+    );
+    // The first column of the README's EBADENGINE table: `name@major`, or `name`, comma-separated.
+    const section = readme().split('**Node 20 and `EBADENGINE`.**')[1]?.split('A test (')[0] ?? '';
+    const explained = new Set(
+      [...section.matchAll(/^\| (`[^|]+) \|/gm)].flatMap((row) =>
+        [...(row[1] ?? '').matchAll(/`(@?[^`@]+)(?:@\d+)?`/g)].map((name) => name[1] ?? ''),
+      ),
+    );
+    expect(explained.size).toBeGreaterThan(0);
+    for (const name of excluding)
+      expect([...explained], `${name} declares a Node version without 20.19: explain it in the README or avoid it`).toContain(name);
+  });
+});
+
+function readme(): string {
+  return readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 }
