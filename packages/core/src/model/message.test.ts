@@ -108,7 +108,11 @@ describe('parseMessage', () => {
     expect(Object.keys(both)).toEqual(['html']);
     expect(both.html).toMatch(/^text and html together exceed/);
     const half = Buffer.alloc(messageLimits.maxTotalBytes / 2 + 1).toString('base64');
-    const withFile = issuesOf({ ...valid, text: 'x'.repeat(messageLimits.maxTotalBytes / 2), attachments: [{ filename: 'a.bin', content: half }] });
+    const withFile = issuesOf({
+      ...valid,
+      text: 'x'.repeat(messageLimits.maxTotalBytes / 2),
+      attachments: [{ filename: 'a.bin', content: half }],
+    });
     expect(Object.keys(withFile)).toEqual(['attachments']);
   });
 
