@@ -55,12 +55,17 @@ export interface AttemptView {
   readonly id: string;
   readonly messageId: string;
   readonly worker?: string;
-  readonly provider: string;
-  readonly providerType: string;
+  /** Absent only on an `unknown` outcome when nobody knows which provider the worker was calling. */
+  readonly provider?: string;
+  readonly providerType?: string;
   readonly startedAt: number;
   readonly finishedAt: number;
   readonly latencyMs: number;
-  readonly outcome: 'accepted' | 'failed';
+  /**
+   * `unknown`: the worker died (its lease was recovered) while it held the message; the provider
+   * may have accepted it, so the recipient may get it twice once it is sent again.
+   */
+  readonly outcome: 'accepted' | 'failed' | 'unknown';
   readonly errorCategory?: string;
   readonly errorCode?: string;
   readonly errorMessage?: string;
@@ -466,12 +471,12 @@ export function attemptFromRow(row: AttemptRow): AttemptView {
     id: row.id,
     messageId: row.messageId,
     ...(row.worker === null ? {} : { worker: row.worker }),
-    provider: row.provider,
-    providerType: row.providerType,
+    ...(row.provider === null ? {} : { provider: row.provider }),
+    ...(row.providerType === null ? {} : { providerType: row.providerType }),
     startedAt: row.startedAt.getTime(),
     finishedAt: row.finishedAt.getTime(),
     latencyMs: row.latencyMs,
-    outcome: row.outcome === 'accepted' ? 'accepted' : 'failed',
+    outcome: row.outcome === 'accepted' || row.outcome === 'unknown' ? row.outcome : 'failed',
     ...(row.errorCategory === null ? {} : { errorCategory: row.errorCategory }),
     ...(row.errorCode === null ? {} : { errorCode: row.errorCode }),
     ...(row.errorMessage === null ? {} : { errorMessage: row.errorMessage }),

@@ -14,7 +14,14 @@ export type BatchResult =
 
 export type TimelineEntry =
   | { readonly at: number; readonly kind: 'status'; readonly from?: string; readonly to: string; readonly reason: string }
-  | { readonly at: number; readonly kind: 'attempt'; readonly attemptId: string; readonly provider: string; readonly summary: string }
+  | {
+      readonly at: number;
+      readonly kind: 'attempt';
+      readonly attemptId: string;
+      /** Absent when the attempt's outcome is unknown and so is its provider (a worker died mid-send). */
+      readonly provider?: string;
+      readonly summary: string;
+    }
   | {
       /** When the provider says it happened. */
       readonly at: number;
@@ -36,6 +43,7 @@ function toFilter(input: FilterInput = {}): MessageFilter {
 
 function attemptSummary(attempt: AttemptView): string {
   if (attempt.outcome === 'accepted') return `accepted as ${attempt.providerMessageId ?? '?'} in ${attempt.latencyMs} ms`;
+  if (attempt.outcome === 'unknown') return `outcome unknown (possible duplicate): ${attempt.errorMessage ?? ''}`.trimEnd();
   const status = attempt.statusCode === undefined ? '' : ` (${attempt.statusCode})`;
   return `${attempt.errorCode ?? 'failed'}${status} in ${attempt.latencyMs} ms: ${attempt.errorMessage ?? ''}`.trimEnd();
 }
@@ -59,7 +67,7 @@ function timelineOf(detail: {
       at: attempt.startedAt,
       kind: 'attempt' as const,
       attemptId: attempt.id,
-      provider: attempt.provider,
+      ...(attempt.provider === undefined ? {} : { provider: attempt.provider }),
       summary: attemptSummary(attempt),
     })),
     ...events.map((event) => ({
