@@ -19,6 +19,10 @@ export const apiErrorCodes = {
   FORBIDDEN: { trpc: 'FORBIDDEN', description: "The API key's scopes do not allow this procedure." },
   NOT_FOUND: { trpc: 'NOT_FOUND', description: 'No such message, key or procedure (for this tenant).' },
   INVALID_STATE: { trpc: 'CONFLICT', description: 'The message is not in a state that allows this (e.g. cancelling sent mail).' },
+  IDEMPOTENCY_CONFLICT: {
+    trpc: 'CONFLICT',
+    description: 'The idempotency key was used before for a message with other content; the message names the original id.',
+  },
   RATE_LIMITED: { trpc: 'TOO_MANY_REQUESTS', description: 'Too many requests for this key; retry after the Retry-After header.' },
   UNAVAILABLE: { trpc: 'SERVICE_UNAVAILABLE', description: 'The server is shutting down or cannot reach its database; retry.' },
   INTERNAL: { trpc: 'INTERNAL_SERVER_ERROR', description: 'An unexpected error; the server log has the detail.' },

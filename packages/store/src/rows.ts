@@ -140,6 +140,7 @@ export const MESSAGE_INSERT_COLUMNS = [
   'metadata',
   'send_at',
   'idempotency_key',
+  'idempotency_hash',
   'next_attempt_at',
   'created_at',
   'updated_at',
@@ -147,7 +148,7 @@ export const MESSAGE_INSERT_COLUMNS = [
 
 export function messageValues(
   content: MessageContent,
-  init: { id: string; tenantId: string; status: MessageStatus; now: Date; nextAttemptAt: Date },
+  init: { id: string; tenantId: string; status: MessageStatus; now: Date; nextAttemptAt: Date; idempotencyHash: string | null },
 ): unknown[] {
   return [
     init.id,
@@ -167,6 +168,7 @@ export function messageValues(
     JSON.stringify(content.metadata),
     content.sendAt ?? null,
     content.idempotencyKey ?? null,
+    init.idempotencyHash,
     init.nextAttemptAt,
     init.now,
     init.now,

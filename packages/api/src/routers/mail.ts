@@ -98,6 +98,12 @@ function suppressionFault(content: MessageContent, suppressed: ReadonlySet<strin
   return new ApiFault('RECIPIENT_SUPPRESSED', `recipients on the suppression list: ${[...addresses].join(', ')}`, issues);
 }
 
+/** The same key with other content: refused, naming the message the key belongs to. */
+function idempotencyConflict(key: string | undefined, originalId: string): ApiFault {
+  const message = `idempotency key ${JSON.stringify(key)} was used for message ${originalId} with different content`;
+  return new ApiFault('IDEMPOTENCY_CONFLICT', message, [{ path: 'idempotencyKey', message }]);
+}
+
 const exportSchema = filterSchema.extend({
   format: z.enum(['csv', 'json']).default('csv'),
   cursor: z.string().min(1).max(500).optional(),
@@ -117,7 +123,9 @@ export const mailRouter = router({
     .mutation(async ({ ctx, input }) => {
       const fault = suppressionFault(input, await ctx.suppressions.suppressedRecipients([input], ctx.tenantId));
       if (fault) throw fault;
-      return ctx.deps.store.enqueue(input, { tenantId: ctx.tenantId });
+      const { conflict, ...result } = await ctx.deps.store.enqueue(input, { tenantId: ctx.tenantId });
+      if (conflict) throw idempotencyConflict(input.idempotencyKey, result.id);
+      return result;
     }),
 
   /** Up to 1,000 messages; one result per message, in order. The valid ones are stored in one transaction. */
@@ -142,8 +150,13 @@ export const mailRouter = router({
         if (outcome instanceof ApiFault) {
           return { ok: false, error: { code: outcome.code, message: outcome.message, issues: outcome.issues } };
         }
-        const result = stored[next++];
-        if (!result) throw new Error('the store answered fewer results than messages');
+        const entry = stored[next++];
+        if (!entry) throw new Error('the store answered fewer results than messages');
+        const { conflict, ...result } = entry;
+        if (conflict) {
+          const fault = idempotencyConflict(outcome.idempotencyKey, result.id);
+          return { ok: false, error: { code: fault.code, message: fault.message, issues: fault.issues } };
+        }
         return { ok: true, ...result };
       });
     }),
