@@ -1,4 +1,5 @@
 import { type ClaimedMessage, claimableStatuses, type DispatchOutcome, type DispatchQueue } from '@mailroute/core';
+import { checkClaimSuppressions, describeLeftOut, type LeftOut, withoutLeftOut } from './claim-suppressions.js';
 import type { StoreContext } from './context.js';
 import { applyRecordedEvents } from './events.js';
 import {
@@ -70,17 +71,26 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
       const nowMs = ctx.now();
       const now = new Date(nowMs);
       const expires = new Date(nowMs + leaseMs);
-      const rows = await ctx.raw.transaction(async (sql) => {
+      const { rows, leftOut } = await ctx.raw.transaction(async (sql) => {
         const picked = await pickDue(sql, owner, Math.floor(limit), now, expires);
-        const transitions = picked.map((row) => [row.id, row.claimed_from, 'sending', now, `claimed by ${owner}`]);
+        const suppressed = await checkClaimSuppressions(ctx, sql, picked, now);
+        const sending = picked.filter((row) => !suppressed.failed.has(String(row.id)));
+        const transitions = sending.map((row) => [
+          row.id,
+          row.claimed_from,
+          'sending',
+          now,
+          claimReason(owner, suppressed.leftOut.get(String(row.id))),
+        ]);
         await insertRows(sql, ctx.raw, 'message_transition', TRANSITION_INSERT_COLUMNS, transitions);
-        return picked;
+        return { rows: sending, leftOut: suppressed.leftOut };
       });
       const due = (row: Record<string, unknown>) => Date.parse(String(row.next_attempt_at));
       return rows
         .sort((a, b) => due(a) - due(b) || String(a.id).localeCompare(String(b.id)))
         .map((row): ClaimedMessage => {
-          const { message, rounds, createdAt, heldProvider } = claimedFromRaw(row);
+          const { message: stored, rounds, createdAt, heldProvider } = claimedFromRaw(row);
+          const message = withoutLeftOut(stored, leftOut.get(stored.id));
           const claimed = { message, rounds, acceptedAt: createdAt, leaseExpiresAt: expires.getTime() };
           // A provider that may already have the message (ambiguous send) is not asked again.
           return heldProvider === undefined ? claimed : { ...claimed, exclude: [heldProvider] };
@@ -249,6 +259,11 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
     }
     return moved;
   }
+}
+
+function claimReason(owner: string, leftOut: ReadonlyMap<string, LeftOut> | undefined): string {
+  if (!leftOut) return `claimed by ${owner}`;
+  return `claimed by ${owner}; left out, on the suppression list: ${describeLeftOut(leftOut)}`;
 }
 
 interface LeaseRow extends Record<string, unknown> {

@@ -108,6 +108,16 @@ export interface MessageDetail extends MessageSummary {
   readonly transitions: readonly TransitionView[];
   /** Oldest first by when the provider saw it. */
   readonly events: readonly EventView[];
+  /** Recipients left out when the mail was last claimed for sending: on the suppression list then. */
+  readonly suppressedRecipients: readonly SuppressedRecipientView[];
+}
+
+export interface SuppressedRecipientView {
+  readonly address: string;
+  readonly kind: 'to' | 'cc' | 'bcc';
+  /** The suppression list's reason (hard_bounce, complaint, unsubscribe, or an operator's words). */
+  readonly reason: string;
+  readonly at: number;
 }
 
 /**
