@@ -2,6 +2,7 @@ import { type ClaimedMessage, claimableStatuses, type DispatchOutcome, type Disp
 import { checkClaimSuppressions, describeLeftOut, type LeftOut, withoutLeftOut } from './claim-suppressions.js';
 import type { StoreContext } from './context.js';
 import { applyRecordedEvents } from './events.js';
+import { recordUnknownAttempts } from './lease-recovery.js';
 import {
   ATTEMPT_INSERT_COLUMNS,
   attemptValues,
@@ -157,6 +158,7 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
           (a) => `status = 'sending' AND lease_expires_at < ${a.add(now)}`,
           now,
           (row) => `lease of ${row.lease_owner ?? 'an unknown worker'} expired at ${isoTime(row.lease_expires_at) ?? 'an unknown time'}`,
+          (rows) => recordUnknownAttempts(ctx, sql, rows, now),
         ),
       );
     },
@@ -233,6 +235,8 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
     where: (a: ReturnType<typeof argumentList>) => string,
     now: Date,
     reason: (row: LeaseRow) => string,
+    /** What else the requeue records, in its transaction (lease recovery: the attempts nobody saw end). */
+    record?: (rows: readonly LeaseRow[]) => Promise<void>,
   ): Promise<number> {
     let moved = 0;
     for (const [status, rounds] of [
@@ -248,6 +252,7 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
       if (rows.length === 0) continue;
       const transitions = rows.map((row) => [row.id, 'sending', status, now, reason(row)]);
       await insertRows(sql, ctx.raw, 'message_transition', TRANSITION_INSERT_COLUMNS, transitions);
+      await record?.(rows);
       // A worker that died after the provider took the mail: the provider's events confirm it, and it is not sent twice.
       await applyRecordedEvents(
         ctx,
