@@ -1,4 +1,5 @@
 import { ConfigError } from '../config/load.js';
+import { COMMAND_HELP, wantsHelp } from './help.js';
 import { type CliIo, type Command, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError } from './io.js';
 
 export const USAGE = `usage: mailroute <command> [options]
@@ -31,6 +32,8 @@ options:
   --log-level LVL   serve/worker: trace, debug, info, warn, error (default info, or MAILROUTE_LOG_LEVEL)
   --url URL         send/retry/export/providers/alerts: the API (default MAILROUTE_URL, else server.host/port)
   --api-key KEY     send/retry/export/providers/alerts: default MAILROUTE_API_KEY
+
+\`mailroute <command> --help\` shows a command's options.
 
 exit codes: 0 ok, 1 runtime error, 2 usage or configuration error`;
 
@@ -66,6 +69,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   if (!load) {
     io.stderr.write(`unknown command "${name}"\n\n${USAGE}\n`);
     return EXIT_USAGE;
+  }
+  const help = COMMAND_HELP[name];
+  if (help !== undefined && wantsHelp(args)) {
+    io.stdout.write(`${help}\n`);
+    return EXIT_OK;
   }
   try {
     return await (await load())(args, io);

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createStore, type MailStore } from '@mailroute/store';
 import { createSqliteFile } from '@mailroute/store/testing';
@@ -78,5 +81,22 @@ describe('first admin key', () => {
     expect(String(error)).toContain('MAILROUTE_ADMIN_KEY must start with mr_');
     expect(String(error)).not.toContain('hunter2');
     expect(await store.listApiKeys()).toHaveLength(0);
+  });
+
+  it('goes to an owner-only file, named in the log, when standard output is not a terminal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mailroute-admin-key-'));
+    try {
+      const keyFile = join(dir, 'data', 'admin-key.txt');
+      await ensureFirstAdminKey(store, { logger: logger(), print, keyFile });
+      expect(printed).toBe('');
+      const key = readFileSync(keyFile, 'utf8').trim();
+      expect((await store.authenticateApiKey(key))?.name).toBe('first admin key');
+      expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+      expect(statSync(join(dir, 'data')).mode & 0o777).toBe(0o700);
+      expect(logged).toContain(`"file":"${keyFile}"`);
+      expect(logged).not.toContain(key);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
