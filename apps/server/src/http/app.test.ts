@@ -161,6 +161,14 @@ describe('bodies in memory at once', () => {
       const small = await post(undefined, 100);
       expect(small.statusCode).toBe(401);
       expect(small.json()).toMatchObject({ error: { message: expect.stringContaining('missing API key') } });
+      // A made-up path under /webhooks/ is no webhook: the allowance applies.
+      const nowhere = await budgeted.inject({
+        method: 'POST',
+        url: '/webhooks/nowhere',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ pad: 'x'.repeat(2_000) }),
+      });
+      expect(nowhere.statusCode).toBe(401);
       // A valid key is not held to the allowance.
       const { key } = await store.createApiKey({ name: 'app', scopes: ['send'] });
       expect((await post(`Bearer ${key}`, 2_000)).statusCode).toBe(400);
