@@ -1,6 +1,7 @@
 import type { ProviderHealth } from '@mailroute/core';
 import type { ApiKeyRecord, MailStore } from '@mailroute/store';
 import { createKeyCache, type KeyCache } from './auth.js';
+import { createSenderChecker, type SenderChecker } from './sender-check.js';
 import { createSuppressionChecker, type SuppressionChecker } from './suppression-check.js';
 import type { WebhookDependencies } from './webhooks/types.js';
 
@@ -45,6 +46,7 @@ export interface ApiContext {
   /** Shared by every request this factory serves. */
   readonly keys: KeyCache;
   readonly suppressions: SuppressionChecker;
+  readonly senders: SenderChecker;
 }
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
@@ -60,11 +62,13 @@ export function createContextFactory(
 ): (request: RequestInfo) => Promise<ApiContext> {
   const now = deps.now ?? Date.now;
   const suppressions = createSuppressionChecker(deps.store);
+  const senders = createSenderChecker(deps.store);
   return async (request) => ({
     deps,
     now,
     keys,
     suppressions,
+    senders,
     caller: request.caller ?? (await identifyCaller(keys, request.authorization)),
   });
 }

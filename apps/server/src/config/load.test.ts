@@ -106,6 +106,26 @@ ${routing}
     expect(parseConfig(text('routing: { breaker: { capacity: 150 } }'), {}).worker.concurrency).toBe(150);
   });
 
+  it('refuses a shutdown grace shorter than the longest send (every provider timeout in turn), naming both settings', () => {
+    const text = (worker: string) => `
+providers:
+  - { type: capture, name: a }
+  - { type: capture, name: b }
+routing: { breaker: { timeoutMs: 10000 }, providerBreakers: { b: { timeoutMs: 25000 } } }
+${worker}
+`;
+    expect(() => parseConfig(text(''), {})).toThrow(
+      /worker\.shutdownGraceMs 30000 is shorter than the longest send, 35000 ms \(routing\.breaker\.timeoutMs or routing\.providerBreakers\.<name>\.timeoutMs of every provider in turn: a 10000 \+ b 25000\)/,
+    );
+    expect(() => parseConfig(text('worker: { shutdownGraceMs: 34999 }'), {})).toThrow(/at least 35000/);
+    expect(parseConfig(text('worker: { shutdownGraceMs: 35000 }'), {}).worker.shutdownGraceMs).toBe(35_000);
+    // The defaults fit three providers at the default timeout.
+    expect(
+      parseConfig('providers: [{ type: capture, name: a }, { type: capture, name: b }, { type: capture, name: c }]', {}).worker
+        .shutdownGraceMs,
+    ).toBe(30_000);
+  });
+
   it('refuses text that is not YAML or JSON', () => {
     expect(() => parseConfig('providers: [unclosed', {})).toThrow(/not valid YAML\/JSON/);
   });

@@ -63,7 +63,10 @@ const workerSchema = z.strictObject({
   idlePollMs: z.number().int().positive().default(1_000),
   /** How often operator overrides (disable / drain) are re-read from the database. */
   overridesRefreshMs: z.number().int().positive().default(2_000),
-  /** On shutdown, how long sends in flight may take to finish before their leases are left to expire. */
+  /**
+   * On shutdown, how long sends in flight may take to finish; at least the longest send (every
+   * provider's timeout in turn). One still unanswered then is recorded as ambiguous.
+   */
   shutdownGraceMs: z.number().int().min(0).default(30_000),
 });
 
@@ -251,7 +254,35 @@ export const configSchema = z
         });
       }
     }
+    // A send cut by the shutdown is recorded as ambiguous and may reach the recipient twice:
+    // the grace must let the longest send (every provider's timeout in turn) finish.
+    const timeouts = providerTimeouts(config);
+    const longest = longestSendMs(config);
+    if (config.worker.shutdownGraceMs < longest) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['worker', 'shutdownGraceMs'],
+        message: `worker.shutdownGraceMs ${config.worker.shutdownGraceMs} is shorter than the longest send, ${longest} ms (routing.breaker.timeoutMs or routing.providerBreakers.<name>.timeoutMs of every provider in turn: ${timeouts.map(([name, timeoutMs]) => `${name} ${timeoutMs}`).join(' + ')}): a stop would cut sends that may reach the recipient; raise worker.shutdownGraceMs to at least ${longest} or lower the timeouts`,
+      });
+    }
   });
 
 export type MailrouteConfig = z.output<typeof configSchema>;
 export type MailrouteConfigInput = z.input<typeof configSchema>;
+
+/** Each provider's call timeout, in configured order. */
+export function providerTimeouts(config: Pick<MailrouteConfig, 'providers' | 'routing'>): (readonly [string, number])[] {
+  const { routing } = config;
+  return config.providers.map(
+    (provider) =>
+      [
+        provider.name,
+        routing.providerBreakers[provider.name]?.timeoutMs ?? routing.breaker.timeoutMs ?? defaultBreakerOptions.timeoutMs,
+      ] as const,
+  );
+}
+
+/** The longest one send can take on this configuration: each provider in turn up to its timeout. */
+export function longestSendMs(config: Pick<MailrouteConfig, 'providers' | 'routing'>): number {
+  return providerTimeouts(config).reduce((total, [, timeoutMs]) => total + timeoutMs, 0);
+}
