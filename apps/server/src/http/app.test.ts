@@ -72,6 +72,34 @@ describe('HTTP edge', () => {
     expect((await send(`Bearer ${key}`)).statusCode).toBe(429);
   });
 
+  it('looks a key up once per request: the edge hands the caller it identified on to the API', async () => {
+    let lookups = 0;
+    const counting: MailStore = Object.create(store, {
+      authenticateApiKey: { value: (secret: string) => ((lookups += 1), store.authenticateApiKey(secret)) },
+    });
+    const { server } = configSchema.parse({});
+    const counted = await createHttpApp({
+      settings: server,
+      logger: pino({ level: 'silent' }),
+      api: { store: counting, providerNames: () => [] },
+      readiness: async () => ({ ready: true }),
+      role: 'api',
+    });
+    try {
+      const response = await counted.inject({
+        method: 'POST',
+        url: '/trpc/mail.send',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer mr_invented_token_that_is_not_a_key' },
+        payload: '{}',
+      });
+      expect(response.statusCode).toBe(401);
+      expect(response.json()).toMatchObject({ error: { message: 'unknown or revoked API key' } });
+      expect(lookups).toBe(1);
+    } finally {
+      await counted.close();
+    }
+  });
+
   it('refuses a body over the limit with 413 naming the setting; tRPC shape on /trpc, plain JSON elsewhere', async () => {
     const big = JSON.stringify({ text: 'x'.repeat(20_000) });
     const trpc = await send('Bearer mr_big', big);
