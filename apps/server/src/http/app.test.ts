@@ -75,7 +75,12 @@ describe('HTTP edge', () => {
   it('looks a key up once per request: the edge hands the caller it identified on to the API', async () => {
     let lookups = 0;
     const counting: MailStore = Object.create(store, {
-      authenticateApiKey: { value: (secret: string) => ((lookups += 1), store.authenticateApiKey(secret)) },
+      authenticateApiKey: {
+        value: (secret: string) => {
+          lookups += 1;
+          return store.authenticateApiKey(secret);
+        },
+      },
     });
     const { server } = configSchema.parse({});
     const counted = await createHttpApp({
