@@ -85,9 +85,9 @@ export async function createHttpApp({
   );
 
   await registerCors(app, settings.cors.origins);
-  // Hook order: a CORS preflight is answered first; then the key is identified (onRequest), the rate limit applies by key or address
-  // (the plugin's route-level onRequest, after app-level ones), and only then is a body budget
-  // reserved (preParsing) and the body read under its idle timeout.
+  // Hook order: a CORS preflight is answered first; then the key is identified (onRequest); the
+  // rate limit applies by key or address (the plugin's route-level onRequest, after app-level
+  // ones); only then is a body budget reserved (preParsing) and the body read under its idle timeout.
   const keys = createKeyCache(api.store);
   registerCallerIdentification(app, keys);
   await registerRateLimit(app, settings.rateLimit);
