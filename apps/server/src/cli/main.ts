@@ -16,7 +16,9 @@ commands:
   export [--status S,...] [--provider P] [--recipient R] [--tag T] [--since T] [--until T]
          [--format csv|json] [--output FILE]
                                   the matching messages for customer support, through the API
-  keys create|list|revoke         manage API keys (directly on the database)
+  keys create|list|revoke         manage API keys (directly on the database; scopes send, read,
+                                  admin, operator: see mailroute keys)
+  senders list|set                the senders each tenant may use in from (directly on the database)
   providers                       provider health through the API
   providers enable|drain|disable|force-open NAME [--note TEXT]
                                   an operator decision every process obeys (see README)
@@ -47,6 +49,7 @@ const commands: Record<string, () => Promise<Command>> = {
   retry: async () => (await import('./retry.js')).retryCommand,
   export: async () => (await import('./export.js')).exportCommand,
   keys: async () => (await import('./keys.js')).keysCommand,
+  senders: async () => (await import('./senders.js')).sendersCommand,
   providers: async () => (await import('./providers.js')).providersCommand,
   alerts: async () => (await import('./alerts.js')).alertsCommand,
   config: async () => async (args, io) => {

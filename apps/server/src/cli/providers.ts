@@ -75,7 +75,7 @@ const listCommand: Command = async (args, io) => {
       percent(provider.recent.successRate),
       ms(provider.recent.latencyAvgMs),
       ms(provider.recent.latencyP95Ms),
-      provider.breakers.length === 0 ? '-' : `${provider.openIn}/${provider.breakers.length}`,
+      provider.liveIn === 0 ? '-' : `${provider.openIn}/${provider.liveIn}`,
       provider.recent.lastError
         ? `${provider.recent.lastError.errorCode ?? ''}${provider.recent.lastError.statusCode ? ` (${provider.recent.lastError.statusCode})` : ''} ${new Date(provider.recent.lastError.at).toISOString()}`.trim()
         : '-',

@@ -42,7 +42,7 @@ describe('first admin key', () => {
   it('is drawn and printed once, outside the structured log, when the database has no key', async () => {
     await ensureFirstAdminKey(store, { logger: logger(), print });
     const key = /\n {4}(mr_\S+)\n/.exec(printed)?.[1] ?? '';
-    expect((await store.authenticateApiKey(key))?.scopes).toEqual(['send', 'read', 'admin']);
+    expect((await store.authenticateApiKey(key))?.scopes).toEqual(['send', 'read', 'admin', 'operator']);
     expect(logged).toContain('first admin key created');
     expect(logged).not.toContain(key);
 
@@ -56,7 +56,11 @@ describe('first admin key', () => {
     const providedKey = `mr_${'k'.repeat(40)}`;
     await ensureFirstAdminKey(store, { providedKey, logger: logger(), print });
     expect(printed).toBe('');
-    expect((await store.authenticateApiKey(providedKey))?.name).toBe('first admin key');
+    expect(await store.authenticateApiKey(providedKey)).toMatchObject({
+      name: 'first admin key',
+      tenantId: 'default',
+      scopes: ['send', 'read', 'admin', 'operator'],
+    });
     expect(logged).not.toContain(providedKey);
 
     await ensureFirstAdminKey(store, { providedKey: `mr_${'z'.repeat(40)}`, logger: logger(), print });

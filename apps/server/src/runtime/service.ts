@@ -106,6 +106,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       readiness: createReadinessCheck(config.database.url, () => stopping),
       ...(metrics && config.metrics.port === undefined ? { metrics } : {}),
       webhookBodyLimitBytes: config.webhooks.bodyLimitBytes,
+      webhookBytesInFlight: config.webhooks.bodyBytesInFlight,
     });
     await app.listen({ host: options.listen?.host ?? config.server.host, port: options.listen?.port ?? config.server.port });
     url = listeningUrl(app);
