@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { StoreContext } from './context.js';
 import { cursorWhere, encodeCursor, filterWhere, type MessageFilter, parseFilter, parseInput } from './filters.js';
 import { UNKNOWN_OUTCOME } from './lease-recovery.js';
+import { argumentList } from './sql.js';
 
 /** One message as customer support needs it: who, what, where it went, how it ended. */
 export interface ExportRow {
@@ -62,8 +63,10 @@ const exportSelect = {
   finishedAt: true,
   deliveredAt: true,
   _count: { select: { attempts: true } },
-  attempts: { where: { outcome: UNKNOWN_OUTCOME }, select: { id: true }, take: 1 },
 } as const;
+
+/** Ids per statement when looking up a page's unknown outcomes (a page may hold 5,000). */
+const IDS_PER_QUERY = 500;
 
 /**
  * The messages a filter (the same as `listMessages`) matches, page by page on the same
@@ -84,6 +87,7 @@ export function createExportApi(ctx: StoreContext) {
     });
     const kept = rows.slice(0, limit);
     const last = kept.at(-1);
+    const unknown = await withUnknownOutcome(kept.map((row) => row.id));
     return {
       rows: kept.map((row) => ({
         id: row.id,
@@ -96,7 +100,7 @@ export function createExportApi(ctx: StoreContext) {
         ...(row.provider === null ? {} : { provider: row.provider }),
         ...(row.providerMessageId === null ? {} : { providerMessageId: row.providerMessageId }),
         attempts: row._count.attempts,
-        possibleDuplicate: row.attempts.length > 0,
+        possibleDuplicate: unknown.has(row.id),
         ...(row.lastErrorCode === null ? {} : { lastErrorCode: row.lastErrorCode }),
         ...(row.lastError === null ? {} : { lastError: (row.lastError as unknown as MailError).message }),
         createdAt: row.createdAt.getTime(),
@@ -106,6 +110,21 @@ export function createExportApi(ctx: StoreContext) {
       })),
       ...(rows.length > limit && last ? { nextCursor: encodeCursor(last.createdAt, last.id) } : {}),
     };
+  }
+
+  /** The messages among `ids` with an attempt whose outcome nobody saw (a worker died holding them). */
+  async function withUnknownOutcome(ids: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let start = 0; start < ids.length; start += IDS_PER_QUERY) {
+      const a = argumentList(ctx.raw);
+      const chunk = ids.slice(start, start + IDS_PER_QUERY);
+      const rows = await ctx.raw.query<{ message_id: string }>(
+        `SELECT DISTINCT message_id FROM attempt WHERE message_id IN (${a.list(chunk)}) AND outcome = ${a.add(UNKNOWN_OUTCOME)}`,
+        a.args,
+      );
+      for (const row of rows) found.add(row.message_id);
+    }
+    return found;
   }
 
   return { exportMessages };
