@@ -216,5 +216,20 @@ forEachDatabase('message search', (database) => {
     expect(seen).toHaveLength(6);
     expect([...seen].sort().reverse()).toEqual(seen);
     await expect(store.searchMessages({ query: everything, cursor: 'bm9wZQ' })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(store.searchMessages({ query: everything, limit: 501 })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+
+    const exported: string[] = [];
+    let exportCursor: string | undefined;
+    do {
+      const page = await store.exportSearch({
+        query: everything,
+        tenantId: 'hotel',
+        limit: 3,
+        ...(exportCursor ? { cursor: exportCursor } : {}),
+      });
+      exported.push(...page.rows.map((row) => row.id));
+      exportCursor = page.nextCursor;
+    } while (exportCursor);
+    expect(exported).toEqual(seen.filter((id) => id !== seen[0]));
   });
 });

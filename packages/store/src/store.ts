@@ -88,6 +88,8 @@ export interface MailStore
   listMessages(filter?: MessageFilter, page?: PageRequest): Promise<MessagePage>;
   /** What `listMessages` matches, as rows for customer support, a page at a time (bounded memory at any size). */
   exportMessages: ExportApi['exportMessages'];
+  /** What a search query matches, as export rows, a page at a time (up to EXPORT_PAGE_MAX rows). */
+  exportSearch: ExportApi['exportSearch'];
   requeue(target: RequeueTarget, options?: RequeueOptions): Promise<RequeueResult>;
   cancel(id: string, options?: TenantScope & { readonly reason?: string }): Promise<{ id: string; previous: MessageStatus }>;
   countByStatus(scope?: TenantScope): Promise<Record<MessageStatus, number>>;
