@@ -82,7 +82,7 @@ describe('service metrics', () => {
     const fired = await store.raiseAlert({ kind: 'breaker_open', subject: 'sendgrid', summary: 'open for 5 min', detail: {} });
     await store.raiseAlert({ kind: 'breaker_open', subject: 'ses', summary: 'open for 5 min', detail: {} });
     await store.raiseAlert({ kind: 'late_delivery', subject: '*', summary: 'oldest 12 min', detail: {} });
-    const breaker = (state: 'open' | 'closed') => ({
+    const breaker = (state: 'open' | 'half_open' | 'closed') => ({
       type: 'sendgrid',
       state,
       since: Date.now(),
@@ -109,6 +109,14 @@ describe('service metrics', () => {
       startedAt: Date.now(),
       breakers: { sendgrid: breaker('closed') },
     });
+    await store.recordHeartbeat({
+      id: 'c',
+      role: 'worker',
+      host: 'h',
+      pid: 3,
+      startedAt: Date.now(),
+      breakers: { sendgrid: breaker('half_open') },
+    });
     await metrics.render();
     expect(await values(metrics, 'mailroute_alerts_firing')).toEqual([
       { labels: { kind: 'late_delivery' }, value: 1 },
@@ -118,9 +126,11 @@ describe('service metrics', () => {
     ]);
     expect(await values(metrics, 'mailroute_processes')).toEqual([
       { labels: { role: 'all' }, value: 1 },
-      { labels: { role: 'worker' }, value: 1 },
+      { labels: { role: 'worker' }, value: 2 },
     ]);
-    expect(await values(metrics, 'mailroute_breakers_open')).toEqual([{ labels: { provider: 'sendgrid' }, value: 1 }]);
+    // Half-open is not closed: it counts as open, and is also shown apart.
+    expect(await values(metrics, 'mailroute_breakers_open')).toEqual([{ labels: { provider: 'sendgrid' }, value: 2 }]);
+    expect(await values(metrics, 'mailroute_breakers_half_open')).toEqual([{ labels: { provider: 'sendgrid' }, value: 1 }]);
 
     await store.resolveAlert(fired.alert.id);
     await metrics.render();

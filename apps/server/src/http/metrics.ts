@@ -169,20 +169,35 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
   });
   new Gauge({
     name: 'mailroute_breakers_open',
-    help: 'Live processes whose breaker for the provider is open (from heartbeats: every process, not only this one).',
+    help: 'Live processes whose breaker for the provider is not closed: open or half-open (from heartbeats: every process, not only this one).',
     labelNames: ['provider'] as const,
     registers: databaseRegisters,
     collect() {
       this.reset();
-      const open = new Map<string, number>();
-      for (const beat of snapshot?.heartbeats ?? []) {
-        for (const [provider, breaker] of Object.entries(beat.breakers)) {
-          open.set(provider, (open.get(provider) ?? 0) + (breaker.state === 'open' ? 1 : 0));
-        }
-      }
-      for (const [provider, count] of open) this.set({ provider }, count);
+      for (const [provider, count] of breakersIn((state) => state !== 'closed')) this.set({ provider }, count);
     },
   });
+  new Gauge({
+    name: 'mailroute_breakers_half_open',
+    help: 'Of mailroute_breakers_open, the processes whose breaker is half-open (letting one probe through).',
+    labelNames: ['provider'] as const,
+    registers: databaseRegisters,
+    collect() {
+      this.reset();
+      for (const [provider, count] of breakersIn((state) => state === 'half_open')) this.set({ provider }, count);
+    },
+  });
+
+  /** Per provider, the live processes whose breaker is in a state that `matches` (0 for the others). */
+  function breakersIn(matches: (state: BreakerState) => boolean): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const beat of snapshot?.heartbeats ?? []) {
+      for (const [provider, breaker] of Object.entries(beat.breakers)) {
+        counts.set(provider, (counts.get(provider) ?? 0) + (matches(breaker.state) ? 1 : 0));
+      }
+    }
+    return counts;
+  }
 
   async function readSnapshot(): Promise<Snapshot | undefined> {
     try {

@@ -181,7 +181,9 @@ export const providersRouter = router({
             ...(type === undefined ? {} : { type }),
             recent: recentOf(recent.get(view.name)),
             breakers,
-            openIn: breakers.filter((breaker) => breaker.state === 'open').length,
+            // Half-open is not closed: with no traffic to probe it, it can stay so for long.
+            openIn: breakers.filter((breaker) => breaker.state !== 'closed').length,
+            halfOpenIn: breakers.filter((breaker) => breaker.state === 'half_open').length,
             windows: windowsOf(record),
             ...(record?.lastAttemptAt === undefined ? {} : { lastAttemptAt: record.lastAttemptAt }),
             ...(record?.lastSuccessAt === undefined
