@@ -479,3 +479,49 @@ describe('router: all providers down', () => {
     await router.close();
   });
 });
+
+describe('router: a reload keeps what did not change', () => {
+  it('a kept provider carries its breaker over; the old router no longer reports it nor closes it', async () => {
+    const failing = createScriptedProvider('a', { kind: 'fail', code: 'PROVIDER_UNAVAILABLE' });
+    let closed = 0;
+    failing.close = async () => {
+      closed += 1;
+    };
+    const breaker = { volumeThreshold: 2, resetTimeoutMs: 60_000 };
+    const old = createRouter({ providers: [{ provider: failing }, { provider: createScriptedProvider('b') }], breaker });
+    for (let n = 0; n < 3 && old.health()[0]?.state !== 'open'; n += 1) await old.send(sampleMessage());
+    const opened = old.health()[0];
+    expect(opened).toMatchObject({ state: 'open', since: expect.any(Number), notClosedSince: opened?.since });
+
+    const next = createRouter({
+      previous: old,
+      providers: [{ kept: 'a' }, { provider: createScriptedProvider('b') }],
+      breaker,
+    });
+    expect(next.health()[0]).toEqual(opened);
+    expect(next.health()[1]).toMatchObject({ state: 'closed', fires: 0 });
+    const heardOld: BreakerState[] = [];
+    const heardNext: BreakerState[] = [];
+    old.on('breaker', (event) => heardOld.push(event.state));
+    next.on('breaker', (event) => heardNext.push(event.state));
+    next.setBreaker('a', 'closed');
+    expect([heardOld, heardNext]).toEqual([[], ['closed']]);
+
+    // The old router retires: it leaves the kept provider's connections alone.
+    await old.close();
+    expect(closed).toBe(0);
+    await next.close();
+    expect(closed).toBe(1);
+  });
+
+  it('a router that cannot be built takes nothing from the previous one', async () => {
+    const old = createRouter({ providers: [{ provider: createScriptedProvider('a') }] });
+    expect(() => createRouter({ previous: old, providers: [{ kept: 'a' }, { kept: 'a' }] })).toThrow(/used twice/);
+    expect(() => createRouter({ previous: old, providers: [{ kept: 'a' }, { kept: 'z' }] })).toThrow(/previous router has none/);
+    const heard: BreakerState[] = [];
+    old.on('breaker', (event) => heard.push(event.state));
+    old.setBreaker('a', 'open');
+    expect(heard).toEqual(['open']);
+    await old.close();
+  });
+});

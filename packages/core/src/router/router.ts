@@ -19,15 +19,29 @@ import { type RoutingStrategy, routeOrder } from './order.js';
  */
 export type AmbiguousPolicy = 'resend' | 'confirm';
 
-export interface RoutedProvider {
+export interface FreshProvider {
   readonly provider: Provider;
   /** Share of first choices under the `weighted` strategy; 0 means standby only. */
   readonly weight?: number;
   readonly breaker?: BreakerOverrides;
 }
 
+/**
+ * A provider whose settings did not change across a reload: the router this one replaces
+ * (`RouterOptions.previous`) hands over its provider and breaker, so the breaker's state,
+ * counts and open-since carry on.
+ */
+export interface KeptProvider {
+  readonly kept: string;
+  readonly weight?: number;
+}
+
+export type RoutedProvider = FreshProvider | KeptProvider;
+
 export interface RouterOptions {
   readonly providers: readonly RoutedProvider[];
+  /** The router this one replaces; required when a provider is `kept`. */
+  readonly previous?: Router;
   readonly strategy?: RoutingStrategy;
   readonly ambiguousPolicy?: AmbiguousPolicy;
   readonly breaker?: BreakerOverrides;
@@ -73,12 +87,19 @@ export interface ProviderHealth {
   readonly failures: number;
   readonly rejects: number;
   readonly latencyMeanMs: number;
+  /** When the breaker entered its state; absent while it has stayed closed since it was built. */
+  readonly since?: number;
+  /** While not closed: when it last left closed, across failed probes. */
+  readonly notClosedSince?: number;
 }
 
 interface Entry {
   readonly name: string;
   readonly weight: number;
   readonly breaker: ProviderBreaker;
+  /** Stops this router hearing the breaker; the router that owns it closes it. */
+  readonly unlisten: () => void;
+  owned: boolean;
 }
 
 export interface Router {
@@ -96,7 +117,12 @@ export interface Router {
    * written fails over like a skipped provider, one already written is ambiguous.
    */
   cutInFlight(providerName: string): void;
-  /** Stops breaker timers and closes every provider's connections. */
+  /**
+   * Gives a provider and its breaker to the router a reload builds: this router stops
+   * reporting its changes and will not close it (its sends in flight still finish on it).
+   */
+  handOver(providerName: string): ProviderBreaker;
+  /** Stops breaker timers and closes the connections of every provider it still owns. */
   close(): Promise<void>;
 }
 
@@ -109,14 +135,23 @@ export function createRouter(options: RouterOptions): Router {
   const events = new RouterEventBus();
 
   const names = new Set<string>();
-  const entries: Entry[] = options.providers.map((routed) => {
-    const { name } = routed.provider;
+  for (const routed of options.providers) {
+    const name = 'kept' in routed ? routed.kept : routed.provider.name;
     if (names.has(name)) throw new Error(`provider name "${name}" is used twice`);
     names.add(name);
-    const breakerOptions = mergeBreakerOptions(options.breaker, routed.breaker);
-    const breaker = createProviderBreaker(routed.provider, breakerOptions, now);
-    breaker.onStateChange((state, at) => events.emit('breaker', { provider: name, state, at }));
-    return { name, weight: routed.weight ?? 1, breaker };
+    if ('kept' in routed && !options.previous?.providerNames().includes(name)) {
+      throw new Error(`provider "${name}" is kept but the previous router has none of that name`);
+    }
+  }
+  // Checked first: a router that cannot be built must leave the previous one whole.
+  const entries: Entry[] = options.providers.map((routed) => {
+    const breaker =
+      'kept' in routed
+        ? (options.previous as Router).handOver(routed.kept)
+        : createProviderBreaker(routed.provider, mergeBreakerOptions(options.breaker, routed.breaker), now);
+    const name = breaker.provider.name;
+    const unlisten = breaker.onStateChange((state, at) => events.emit('breaker', { provider: name, state, at }));
+    return { name, weight: routed.weight ?? 1, breaker, unlisten, owned: true };
   });
   const byName = new Map(entries.map((entry) => [entry.name, entry]));
 
@@ -184,6 +219,8 @@ export function createRouter(options: RouterOptions): Router {
       entries.map((entry) => {
         const stats = entry.breaker.stats();
         const halfOpenAt = entry.breaker.halfOpenAt();
+        const since = entry.breaker.changedAt();
+        const notClosedSince = entry.breaker.notClosedSince();
         return {
           name: entry.name,
           type: entry.breaker.provider.type,
@@ -196,6 +233,8 @@ export function createRouter(options: RouterOptions): Router {
           failures: stats.failures,
           rejects: stats.rejects,
           latencyMeanMs: stats.latencyMean,
+          ...(since === undefined ? {} : { since }),
+          ...(notClosedSince === undefined ? {} : { notClosedSince }),
         };
       }),
     providerNames: () => entries.map((entry) => entry.name),
@@ -210,9 +249,17 @@ export function createRouter(options: RouterOptions): Router {
       if (!entry) throw new Error(`unknown provider "${providerName}"`);
       entry.breaker.cutInFlight();
     },
+    handOver(providerName) {
+      const entry = byName.get(providerName);
+      if (!entry?.owned) throw new Error(`provider "${providerName}" is not this router's to hand over`);
+      entry.owned = false;
+      entry.unlisten();
+      return entry.breaker;
+    },
     async close() {
-      for (const entry of entries) entry.breaker.shutdown();
-      await Promise.all(entries.map((entry) => entry.breaker.provider.close()));
+      const owned = entries.filter((entry) => entry.owned);
+      for (const entry of owned) entry.breaker.shutdown();
+      await Promise.all(owned.map((entry) => entry.breaker.provider.close()));
     },
   };
 }
