@@ -73,7 +73,10 @@ describe('worker configuration reload', () => {
     const relay = { type: 'smtp' as const, name: 'relay', host: '127.0.0.1', port: closed, connectionTimeoutMs: 2_000 };
     const settings = (backupMaxInMemory: number, relayPort = closed) =>
       config({
-        providers: [{ ...relay, port: relayPort }, { ...capture('backup'), maxInMemory: backupMaxInMemory }],
+        providers: [
+          { ...relay, port: relayPort },
+          { ...capture('backup'), maxInMemory: backupMaxInMemory },
+        ],
         routing: { breaker: { volumeThreshold: 2, resetTimeoutMs: 600_000 } },
         worker: { concurrency: 1, idlePollMs: 50 },
       });
@@ -86,7 +89,11 @@ describe('worker configuration reload', () => {
       expect((await store.countByStatus()).sent).toBe(from + 5);
     };
     const relayCalls = async () => (await store.providerActivity(0)).find((entry) => entry.provider === 'relay')?.attempts ?? 0;
-    const healthOf = (name: string) => worker.router().health().find((health) => health.name === name);
+    const healthOf = (name: string) =>
+      worker
+        .router()
+        .health()
+        .find((health) => health.name === name);
 
     await sendAll(0);
     const before = healthOf('relay');
