@@ -64,8 +64,20 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
   });
   const failovers = new Counter({
     name: 'mailroute_failovers_total',
-    help: 'Messages this process moved on to the next provider after a provider fault, by the provider that failed.',
+    help: 'Messages this process moved on to another provider (which it called) after a provider fault, by the provider that failed.',
     labelNames: ['from'] as const,
+    registers,
+  });
+  const backupSends = new Counter({
+    name: 'mailroute_backup_sends_total',
+    help: 'Messages this process had accepted by a provider other than their first choice (failing, breaker open, disabled), by first choice and the provider that took them.',
+    labelNames: ['first_choice', 'provider'] as const,
+    registers,
+  });
+  const unsentRounds = new Counter({
+    name: 'mailroute_unsent_rounds_total',
+    help: 'Dispatch rounds of this process in which no provider accepted the message (it waits for a retry), by the provider whose failure ended the round; "none" when no provider was called.',
+    labelNames: ['last_failed'] as const,
     registers,
   });
   const skips = new Counter({
@@ -227,6 +239,10 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
         latency.observe({ provider: attempt.provider, outcome: attempt.outcome }, attempt.latencyMs / 1000);
       });
       router.on('failover', (event) => failovers.inc({ from: event.from }));
+      router.on('sent', (event) => {
+        if (event.provider !== event.firstChoice) backupSends.inc({ first_choice: event.firstChoice, provider: event.provider });
+      });
+      router.on('unsent', (event) => unsentRounds.inc({ last_failed: event.lastFailed ?? 'none' }));
       router.on('skip', (event) => skips.inc({ provider: event.provider, code: event.error.code }));
       router.on('breaker', (event) => transitions.inc({ provider: event.provider, state: event.state }));
     },

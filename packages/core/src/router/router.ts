@@ -165,8 +165,12 @@ export function createRouter(options: RouterOptions): Router {
     };
 
     let requestSummary: RequestSummary | undefined;
+    // A failure is a failover only once the next provider is called: the last one's is not.
+    let failed: { from: string; error: MailError } | undefined;
+    const order = routeOrder(entries, strategy, random);
+    const firstChoice = order[0]?.name ?? '';
 
-    for (const entry of routeOrder(entries, strategy, random)) {
+    for (const entry of order) {
       if (sendOptions.exclude?.includes(entry.name) || !isEnabled(entry.name)) {
         const error = mailError('PROVIDER_DISABLED', `${entry.name} is disabled or excluded`, { provider: entry.name });
         skipped.push({ provider: entry.name, error });
@@ -183,6 +187,8 @@ export function createRouter(options: RouterOptions): Router {
         continue;
       }
       const finishedAt = now();
+      if (failed && events.hasListeners('failover')) events.emit('failover', { messageId: message.id, ...failed, to: entry.name });
+      failed = undefined;
       requestSummary ??= summarize(message, sendOptions.exclude);
       const { outcome } = result;
       const attempt = attemptRecord(message.id, entry, startedAt, finishedAt, requestSummary, outcome);
@@ -190,6 +196,7 @@ export function createRouter(options: RouterOptions): Router {
       if (events.hasListeners('attempt')) events.emit('attempt', attempt);
 
       if (outcome.ok) {
+        if (events.hasListeners('sent')) events.emit('sent', { messageId: message.id, firstChoice, provider: entry.name });
         return { status: 'sent', provider: entry.name, providerMessageId: outcome.providerMessageId, attempts, skipped };
       }
       const { error } = outcome;
@@ -199,7 +206,7 @@ export function createRouter(options: RouterOptions): Router {
       }
       lastError = error;
       hint(error.retryAfterMs === undefined ? undefined : finishedAt + error.retryAfterMs);
-      if (events.hasListeners('failover')) events.emit('failover', { messageId: message.id, from: entry.name, error });
+      failed = { from: entry.name, error };
     }
 
     const tried = attempts.length + skipped.length;
@@ -207,6 +214,10 @@ export function createRouter(options: RouterOptions): Router {
       ...(lastError?.detail ? { detail: lastError.detail } : {}),
     });
     const finalError = lastError ? { ...error, message: `${error.message}; last: ${lastError.message}` } : error;
+    if (events.hasListeners('unsent')) {
+      const lastFailed = attempts.at(-1)?.provider;
+      events.emit('unsent', { messageId: message.id, ...(lastFailed === undefined ? {} : { lastFailed }), error: finalError });
+    }
     return retryAt === undefined || !Number.isFinite(retryAt)
       ? { status: 'retry', error: finalError, attempts, skipped }
       : { status: 'retry', error: finalError, retryAt, attempts, skipped };
