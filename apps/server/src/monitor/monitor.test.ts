@@ -143,7 +143,7 @@ forEachDatabase('alert monitor', (database) => {
         providerNames: () => ['sendgrid', 'smtp'],
         logger: { info: log('info'), warn: log('warn'), error: log('error') },
         staleAfterMs: 20_000,
-        channels: channelsFrom(alerts.channels),
+        channels: channelsFrom(alerts),
         owner,
         now: clock.now,
       });
@@ -206,6 +206,8 @@ forEachDatabase('alert monitor', (database) => {
       startedAt: new Date(clock.now()).toISOString(),
       resolvedAt: null,
       detail: { waitedMs: 10 * MIN, thresholdMs: 10 * MIN, waiting: { queued: 1 } },
+      runbook: 'docs/runbook.md#late-delivery',
+      runbookUrl: null,
     });
 
     // Still late at every check: no new notice until the reminder interval has passed.
@@ -245,6 +247,17 @@ forEachDatabase('alert monitor', (database) => {
       ['reminder:slack', 'reminder:webhook'],
       ['resolved:slack', 'resolved:webhook'],
     ]);
+  });
+
+  test('with alerts.docsUrl the runbook section is a link in Slack and an address in the JSON webhook', async () => {
+    const { clock, store, open } = await setup({ docsUrl: 'https://git.example.com/ops/mailroute/blob/main/' });
+    const monitor = open('a');
+    await store.enqueue(message(5));
+    clock.advance(10 * MIN);
+    expect((await monitor.checkOnce()).raised).toHaveLength(1);
+    const section = 'https://git.example.com/ops/mailroute/blob/main/docs/runbook.md#late-delivery';
+    expect(JSON.stringify(byPath('/slack')[0]?.blocks)).toContain(`runbook: <${section}|docs/runbook.md#late-delivery>`);
+    expect(byPath('/hook')[0]).toMatchObject({ runbook: 'docs/runbook.md#late-delivery', runbookUrl: section });
   });
 
   test('a channel that fails is recorded and tried again at the next check; the other is not sent twice', async () => {

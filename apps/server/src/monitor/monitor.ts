@@ -56,7 +56,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
   const { store, settings, logger } = options;
   const now = options.now ?? Date.now;
   const owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  const channels = options.channels ?? channelsFrom(settings.channels);
+  const channels = options.channels ?? channelsFrom(settings);
   const checks: readonly Check[] = [lateDelivery, breakerWatch(), deadMessages, everyProviderFailing];
   let active = false;
   let timer: NodeJS.Timeout | undefined;

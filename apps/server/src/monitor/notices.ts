@@ -16,6 +16,12 @@ export const alertTitles: Record<AlertKind, { readonly title: string; readonly r
   all_providers_failing: { title: 'Every provider failing', runbook: 'docs/runbook.md#every-provider-failing' },
 };
 
+/** The runbook section of an incident kind: its path in the repository, and its address when the docs are published. */
+export function runbookOf(kind: AlertKind, docsUrl: string | undefined): { readonly path: string; readonly url?: string } {
+  const { runbook } = alertTitles[kind];
+  return docsUrl === undefined ? { path: runbook } : { path: runbook, url: new URL(runbook, docsUrl).toString() };
+}
+
 /** `45 s`, `12 min`, `2 h 5 min`: what an operator reads at a glance. */
 export function formatDuration(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1_000));
