@@ -1,6 +1,7 @@
 import type { ProviderHealth } from '@mailroute/core';
 import type { ApiKeyRecord, MailStore } from '@mailroute/store';
 import { createKeyCache, type KeyCache } from './auth.js';
+import { createSenderChecker, type SenderChecker } from './sender-check.js';
 import { createSuppressionChecker, type SuppressionChecker } from './suppression-check.js';
 import type { WebhookDependencies } from './webhooks/types.js';
 
@@ -35,6 +36,7 @@ export interface ApiContext {
   /** Shared by every request this factory serves. */
   readonly keys: KeyCache;
   readonly suppressions: SuppressionChecker;
+  readonly senders: SenderChecker;
 }
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
@@ -47,7 +49,8 @@ export function createContextFactory(deps: ApiDependencies): (request: RequestIn
   const now = deps.now ?? Date.now;
   const keys = createKeyCache(deps.store);
   const suppressions = createSuppressionChecker(deps.store);
-  return async (request) => ({ deps, now, keys, suppressions, caller: await identify(keys, request.authorization) });
+  const senders = createSenderChecker(deps.store);
+  return async (request) => ({ deps, now, keys, suppressions, senders, caller: await identify(keys, request.authorization) });
 }
 
 async function identify(keys: KeyCache, authorization: string | undefined): Promise<Caller> {

@@ -16,7 +16,11 @@ export const apiErrorCodes = {
   UNSUPPORTED_REQUEST: { trpc: 'METHOD_NOT_SUPPORTED', description: 'Wrong HTTP method or content type for this procedure.' },
   PAYLOAD_TOO_LARGE: { trpc: 'PAYLOAD_TOO_LARGE', description: 'The request body is larger than the server accepts.' },
   UNAUTHENTICATED: { trpc: 'UNAUTHORIZED', description: 'No API key, or an unknown or revoked one (`Authorization: Bearer <key>`).' },
-  FORBIDDEN: { trpc: 'FORBIDDEN', description: "The API key's scopes do not allow this procedure." },
+  FORBIDDEN: { trpc: 'FORBIDDEN', description: "The API key's scopes do not allow this procedure; the message names the missing scope." },
+  SENDER_NOT_ALLOWED: {
+    trpc: 'FORBIDDEN',
+    description: "The message's `from` is not among its tenant's allowed senders (`senders.list`); `issues` names `from.email`.",
+  },
   NOT_FOUND: { trpc: 'NOT_FOUND', description: 'No such message, key or procedure (for this tenant).' },
   INVALID_STATE: { trpc: 'CONFLICT', description: 'The message is not in a state that allows this (e.g. cancelling sent mail).' },
   RATE_LIMITED: { trpc: 'TOO_MANY_REQUESTS', description: 'Too many requests for this key; retry after the Retry-After header.' },

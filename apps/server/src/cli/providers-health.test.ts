@@ -15,7 +15,7 @@ afterEach(async () => {
 async function cli(args: readonly string[]) {
   let stdout = '';
   const code = await runCli(args, {
-    env: { MAILROUTE_URL: api.url, MAILROUTE_API_KEY: api.keys.hotelRead.key },
+    env: { MAILROUTE_URL: api.url, MAILROUTE_API_KEY: api.keys.operator.key },
     stdout: new Writable({
       write(chunk, _encoding, done) {
         stdout += String(chunk);

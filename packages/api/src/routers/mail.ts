@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ApiFault, apiError, faultFromMailError } from '../errors.js';
 import { exportCsv } from '../export-format.js';
 import { batchInput, defined, type FilterInput, filterSchema, idSchema, listSchema, messageInput, retrySchema } from '../inputs.js';
+import { senderFault } from '../sender-check.js';
 import { unstorableTextFault } from '../text-guard.js';
 import { authorized, router, scoped } from '../trpc.js';
 
@@ -107,7 +108,9 @@ export const mailRouter = router({
   send: scoped('send')
     .input(messageInput)
     .mutation(async ({ ctx, input }) => {
-      const fault = suppressionFault(input, await ctx.suppressions.suppressedRecipients([input], ctx.tenantId));
+      const fault =
+        senderFault(input, await ctx.senders.policy(ctx.tenantId), ctx.tenantId) ??
+        suppressionFault(input, await ctx.suppressions.suppressedRecipients([input], ctx.tenantId));
       if (fault) throw fault;
       return ctx.deps.store.enqueue(input, { tenantId: ctx.tenantId });
     }),
@@ -116,11 +119,13 @@ export const mailRouter = router({
   sendBatch: authorized('send')
     .input(batchInput)
     .mutation(async ({ ctx, input }): Promise<BatchResult[]> => {
+      const senders = await ctx.senders.policy(ctx.tenantId);
       const parsed = input.messages.map((raw) => {
         const unstorable = unstorableTextFault(raw);
         if (unstorable) return unstorable;
         const result = parseMessage(raw);
-        return result.ok ? result.value : faultFromMailError(result.error);
+        if (!result.ok) return faultFromMailError(result.error);
+        return senderFault(result.value, senders, ctx.tenantId) ?? result.value;
       });
       const valid = parsed.filter((outcome): outcome is MessageContent => !(outcome instanceof ApiFault));
       const suppressed = await ctx.suppressions.suppressedRecipients(valid, ctx.tenantId);

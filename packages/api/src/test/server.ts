@@ -51,8 +51,8 @@ export async function startApiServer(
 export interface TestApi {
   readonly url: string;
   readonly store: MailStore;
-  /** Keys of two tenants, `hotel` and `spa`, one per scope. */
-  readonly keys: Record<'hotelAdmin' | 'hotelSend' | 'hotelRead' | 'spaAdmin' | 'spaSend', CreatedApiKey>;
+  /** Keys of two tenants, `hotel` and `spa`, one per scope, and an operator of the default tenant. */
+  readonly keys: Record<'hotelAdmin' | 'hotelSend' | 'hotelRead' | 'spaAdmin' | 'spaSend' | 'spaRead' | 'operator', CreatedApiKey>;
   /** How often the api asked the worker to wake. */
   wakes(): number;
   close(): Promise<void>;
@@ -79,7 +79,12 @@ export async function startTestApi(
     hotelRead: await key('hotel dashboard', 'hotel', 'read'),
     spaAdmin: await key('spa admin', 'spa', 'admin'),
     spaSend: await key('spa app', 'spa', 'send'),
+    spaRead: await key('spa dashboard', 'spa', 'read'),
+    operator: await key('operator', 'default', 'operator'),
   };
+  // Tenants other than the default one send from listed senders only; `mail()` sends as desk@hotel.example.
+  await store.setSenders('hotel', ['hotel.example']);
+  await store.setSenders('spa', ['hotel.example']);
   return {
     url: server.url,
     store,
