@@ -525,3 +525,31 @@ describe('router: a reload keeps what did not change', () => {
     await old.close();
   });
 });
+
+describe('router: a round that calls no provider', () => {
+  it('says what stopped it: every breaker open gives BREAKER_OPEN, no attempt, and the earliest probe time', async () => {
+    let now = 1_000_000;
+    const a = createScriptedProvider('a', { kind: 'fail', code: 'PROVIDER_UNAVAILABLE' });
+    const b = createScriptedProvider('b', { kind: 'fail', code: 'PROVIDER_UNREACHABLE' });
+    const router = createRouter({
+      providers: [{ provider: a }, { provider: b }],
+      breaker: { volumeThreshold: 1, resetTimeoutMs: 30_000 },
+      now: () => now,
+    });
+    const first = await router.send(sampleMessage());
+    expect(first).toMatchObject({ status: 'retry', error: { code: 'NO_PROVIDER' } });
+    now += 1_000;
+    const second = await router.send(sampleMessage());
+    expect(second.status).toBe('retry');
+    if (second.status !== 'retry') throw new Error('unreachable');
+    expect(second.attempts).toEqual([]);
+    expect(second.error.code).toBe('BREAKER_OPEN');
+    expect(second.error.message).toBe('no provider was called (a: breaker open, b: breaker open)');
+    expect(second.retryAt).toBe(1_000_000 + 30_000);
+
+    const disabled = createRouter({ providers: [{ provider: createScriptedProvider('c') }], isEnabled: () => false });
+    expect(await disabled.send(sampleMessage())).toMatchObject({ status: 'retry', attempts: [], error: { code: 'PROVIDER_DISABLED' } });
+    await router.close();
+    await disabled.close();
+  });
+});

@@ -209,11 +209,8 @@ export function createRouter(options: RouterOptions): Router {
       failed = { from: entry.name, error };
     }
 
-    const tried = attempts.length + skipped.length;
-    const error = mailError('NO_PROVIDER', `no provider accepted the message (${tried} considered)`, {
-      ...(lastError?.detail ? { detail: lastError.detail } : {}),
-    });
-    const finalError = lastError ? { ...error, message: `${error.message}; last: ${lastError.message}` } : error;
+    const finalError =
+      attempts.length === 0 && skipped.length > 0 ? uncalled(skipped) : unaccepted(attempts.length + skipped.length, lastError);
     if (events.hasListeners('unsent')) {
       const lastFailed = attempts.at(-1)?.provider;
       events.emit('unsent', { messageId: message.id, ...(lastFailed === undefined ? {} : { lastFailed }), error: finalError });
@@ -273,6 +270,25 @@ export function createRouter(options: RouterOptions): Router {
       await Promise.all(owned.map((entry) => entry.breaker.provider.close()));
     },
   };
+}
+
+/** Providers were called and none accepted: NO_PROVIDER with the last provider's words. */
+function unaccepted(considered: number, lastError: MailError | undefined): MailError {
+  const error = mailError('NO_PROVIDER', `no provider accepted the message (${considered} considered)`, {
+    ...(lastError?.detail ? { detail: lastError.detail } : {}),
+  });
+  return lastError ? { ...error, message: `${error.message}; last: ${lastError.message}` } : error;
+}
+
+/**
+ * No provider was called (breakers open, providers disabled or excluded): the round carries the
+ * code of what stopped it (BREAKER_OPEN, PROVIDER_DISABLED), so waiting mail shows it was not tried.
+ */
+function uncalled(skipped: readonly SkipRecord[]): MailError {
+  const codes = new Set(skipped.map((skip) => skip.error.code));
+  const code = codes.has('BREAKER_OPEN') ? 'BREAKER_OPEN' : (skipped.at(-1)?.error.code ?? 'PROVIDER_DISABLED');
+  const why = skipped.map((skip) => `${skip.provider}: ${skip.error.code === 'BREAKER_OPEN' ? 'breaker open' : 'disabled or excluded'}`);
+  return mailError(code, `no provider was called (${why.join(', ')})`);
 }
 
 function summarize(message: Message, exclude: readonly string[] | undefined): RequestSummary {
