@@ -32,7 +32,15 @@ export interface AlertInputApi {
   deadMessagesSince(since: number): Promise<DeadMessageReport>;
   /** The failing spell of these providers (their attempts from every process). */
   failingSpell(providers: readonly string[]): Promise<FailingSpell>;
+  /**
+   * Messages waiting for a retry whose last round called no provider (every breaker open,
+   * every provider disabled): they wait for a provider, not for their turn.
+   */
+  waitingForProvider(): Promise<number>;
 }
+
+/** The codes a round that called no provider ends with (the router's `uncalled`). */
+const UNCALLED_CODES = ['BREAKER_OPEN', 'PROVIDER_DISABLED'];
 
 /** What the monitor's checks read from the message table beyond what operators' views offer. */
 export function createAlertInputApi(ctx: StoreContext): AlertInputApi {
@@ -103,6 +111,10 @@ export function createAlertInputApi(ctx: StoreContext): AlertInputApi {
         return at === undefined || (first !== undefined && first <= at) ? first : at;
       }, undefined);
       return { ...(lastAnswer ? { lastAnswer } : {}), ...(firstFailureAt === undefined ? {} : { firstFailureAt }) };
+    },
+
+    waitingForProvider() {
+      return db.message.count({ where: { status: 'retrying', lastErrorCode: { in: UNCALLED_CODES } } });
     },
   };
 }

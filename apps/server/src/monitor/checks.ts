@@ -82,8 +82,16 @@ export const lateDelivery: Check = {
     const oldest = await store.oldestUnsentAt();
     if (oldest !== undefined && now - oldest >= settings.lateAfterMs) {
       const lateSince = oldest + settings.lateAfterMs;
-      const [counts, dead] = await Promise.all([store.countByStatus(), store.deadMessagesSince(incident?.startedAt ?? lateSince)]);
+      const [counts, dead, forProvider] = await Promise.all([
+        store.countByStatus(),
+        store.deadMessagesSince(incident?.startedAt ?? lateSince),
+        store.waitingForProvider(),
+      ]);
       const waiting = Object.fromEntries(unsentStatuses.map((status) => [status, counts[status]]));
+      const noProvider =
+        forProvider === 0
+          ? ''
+          : `; ${forProvider} of them wait for a provider to come back (no provider could be called: breakers open or disabled; such rounds do not count toward retry.maxAttempts, so they wait until a provider is back or retry.maxAgeMs passes)`;
       const total = unsentStatuses.reduce((sum, status) => sum + counts[status], 0);
       return {
         conditions: [
@@ -93,12 +101,13 @@ export const lateDelivery: Check = {
             summary: `The oldest message not yet sent has waited ${formatDuration(now - oldest)} (threshold ${formatDuration(settings.lateAfterMs)}); ${plural(total, 'message')} waiting (${unsentStatuses
               .filter((status) => counts[status] > 0)
               .map((status) => `${status} ${counts[status]}`)
-              .join(', ')})${wentDead(dead)}.`,
+              .join(', ')})${noProvider}${wentDead(dead)}.`,
             detail: {
               oldestUnsentAt: new Date(oldest).toISOString(),
               waitedMs: now - oldest,
               thresholdMs: settings.lateAfterMs,
               waiting,
+              waitingForProvider: forProvider,
               ...deadDetail(dead),
             },
             startedAt: lateSince,

@@ -573,6 +573,25 @@ forEachDatabase('alert monitor', (database) => {
     expect((await store.firingAlerts()).map((alert) => alert.kind)).toEqual(['dead_messages']);
   });
 
+  test('late delivery says how much of the late mail waits for a provider because no provider could be called', async () => {
+    const { clock, store, open } = await setup();
+    const monitor = open('a');
+    const id = (await store.enqueue(message(41))).id;
+    await round(store, {
+      kind: 'retry',
+      id,
+      at: clock.now() + 30 * MIN,
+      error: mailError('BREAKER_OPEN', 'no provider was called (sendgrid: breaker open, smtp: breaker open)'),
+      attempts: [],
+    });
+    clock.advance(10 * MIN);
+    const [late] = (await monitor.checkOnce()).raised;
+    expect(late?.summary).toBe(
+      'The oldest message not yet sent has waited 10 min (threshold 10 min); 1 message waiting (retrying 1); 1 of them wait for a provider to come back (no provider could be called: breakers open or disabled; such rounds do not count toward retry.maxAttempts, so they wait until a provider is back or retry.maxAgeMs passes).',
+    );
+    expect(late?.detail).toMatchObject({ waitingForProvider: 1 });
+  });
+
   test('late delivery of mail an operator cancelled resolves, saying nothing was sent or went dead', async () => {
     const { clock, store, open } = await setup();
     const monitor = open('a');
