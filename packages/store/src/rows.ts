@@ -541,5 +541,6 @@ export function requeuedFields(now: Date) {
     heldUntil: null,
     finishedAt: null,
     updatedAt: now,
+    requeuedAt: now,
   } as const;
 }

@@ -606,7 +606,7 @@ forEachDatabase('alert monitor', (database) => {
     ]);
   });
 
-  test('messages went dead: raised from the database with the first death as its start, cleared by a resend with the reason', async () => {
+  test('messages went dead: raised with the first death as its start, cleared by a resend with the reason; resent mail is late from the resend', async () => {
     const { clock, store, open } = await setup();
     const monitor = open('a');
     const id = (await store.enqueue(message(50))).id;
@@ -623,12 +623,17 @@ forEachDatabase('alert monitor', (database) => {
     const dead = round1.raised.find((alert) => alert.kind === 'dead_messages');
     expect(dead?.summary).toBe('1 message went dead in the last 1 h and is dead still, the latest 1 s ago (NO_PROVIDER 1).');
     expect(dead?.startedAt).toBe(deadAt);
-    await store.requeue({ ids: [id] });
+    // Resent 20 min after it was accepted: it is late from the resend, not from its acceptance.
+    clock.advance(20 * MIN);
+    await store.retryMessages({ target: { ids: [id] } });
     clock.advance(30_000);
     const cleared = await monitor.checkOnce();
+    expect(cleared.raised.map((alert) => alert.kind)).not.toContain('late_delivery');
     expect(cleared.resolved.map((alert) => [alert.kind, alert.summary])).toEqual([
       ['dead_messages', 'Every message that went dead during it was resent or cancelled: none is dead still.'],
     ]);
+    clock.advance(10 * MIN);
+    expect((await monitor.checkOnce()).raised.map((alert) => alert.kind)).toContain('late_delivery');
   });
 
   test('a breaker that stays half-open (no traffic to probe) is not closed: it raises, and says so', async () => {
