@@ -537,7 +537,7 @@ describe('router: a round that calls no provider', () => {
       now: () => now,
     });
     const first = await router.send(sampleMessage());
-    expect(first).toMatchObject({ status: 'retry', error: { code: 'NO_PROVIDER' } });
+    expect(first).toMatchObject({ status: 'retry', tried: true, error: { code: 'NO_PROVIDER' } });
     now += 1_000;
     const second = await router.send(sampleMessage());
     expect(second.status).toBe('retry');
@@ -546,10 +546,25 @@ describe('router: a round that calls no provider', () => {
     expect(second.error.code).toBe('BREAKER_OPEN');
     expect(second.error.message).toBe('no provider was called (a: breaker open, b: breaker open)');
     expect(second.retryAt).toBe(1_000_000 + 30_000);
+    expect(second.tried).toBe(false);
 
     const disabled = createRouter({ providers: [{ provider: createScriptedProvider('c') }], isEnabled: () => false });
     expect(await disabled.send(sampleMessage())).toMatchObject({ status: 'retry', attempts: [], error: { code: 'PROVIDER_DISABLED' } });
     await router.close();
     await disabled.close();
+  });
+});
+
+describe('router: half-open probes', () => {
+  it('a round whose only calls were probes did not try the message: tried is false', async () => {
+    const a = createScriptedProvider('a', { kind: 'fail', code: 'PROVIDER_UNAVAILABLE' });
+    const router = createRouter({ providers: [{ provider: a }], breaker: { volumeThreshold: 1, resetTimeoutMs: 50 } });
+    expect(await router.send(sampleMessage())).toMatchObject({ status: 'retry', tried: true });
+    await sleep(80);
+    expect(router.health()[0]?.state).toBe('half_open');
+    const probe = await router.send(sampleMessage());
+    expect(probe).toMatchObject({ status: 'retry', tried: false, error: { code: 'NO_PROVIDER' } });
+    expect(probe.attempts).toHaveLength(1);
+    await router.close();
   });
 });

@@ -72,7 +72,18 @@ export type RouteResult =
    * Every provider failed or was skipped. `retryAt` is the earliest time a provider said it
    * can take mail again (Retry-After, breaker reset); absent when some provider gave no hint.
    */
-  | (RouteBase & { readonly status: 'retry'; readonly error: MailError; readonly retryAt?: number });
+  | (RouteBase & {
+      readonly status: 'retry';
+      readonly error: MailError;
+      readonly retryAt?: number;
+      /**
+       * Whether a provider was tried in normal operation (its breaker closed). False when no
+       * provider was called (breakers open, disabled, excluded) or the only calls were
+       * half-open probes, which test the provider rather than the message: such a round
+       * should not count toward giving the message up.
+       */
+      readonly tried: boolean;
+    });
 
 export interface ProviderHealth {
   readonly name: string;
@@ -167,6 +178,7 @@ export function createRouter(options: RouterOptions): Router {
     let requestSummary: RequestSummary | undefined;
     // A failure is a failover only once the next provider is called: the last one's is not.
     let failed: { from: string; error: MailError } | undefined;
+    let tried = false;
     const order = routeOrder(entries, strategy, random);
     const firstChoice = order[0]?.name ?? '';
 
@@ -178,6 +190,7 @@ export function createRouter(options: RouterOptions): Router {
         continue;
       }
       const startedAt = now();
+      const probe = entry.breaker.state() === 'half_open';
       const result = await entry.breaker.call(message, sendOptions.signal);
       if (result.kind === 'skipped') {
         skipped.push({ provider: entry.name, error: result.error });
@@ -187,6 +200,7 @@ export function createRouter(options: RouterOptions): Router {
         continue;
       }
       const finishedAt = now();
+      if (!probe) tried = true;
       if (failed && events.hasListeners('failover')) events.emit('failover', { messageId: message.id, ...failed, to: entry.name });
       failed = undefined;
       requestSummary ??= summarize(message, sendOptions.exclude);
@@ -216,8 +230,8 @@ export function createRouter(options: RouterOptions): Router {
       events.emit('unsent', { messageId: message.id, ...(lastFailed === undefined ? {} : { lastFailed }), error: finalError });
     }
     return retryAt === undefined || !Number.isFinite(retryAt)
-      ? { status: 'retry', error: finalError, attempts, skipped }
-      : { status: 'retry', error: finalError, retryAt, attempts, skipped };
+      ? { status: 'retry', error: finalError, tried, attempts, skipped }
+      : { status: 'retry', error: finalError, retryAt, tried, attempts, skipped };
   }
 
   return {
