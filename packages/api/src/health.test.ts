@@ -86,9 +86,9 @@ test('providers.health and stats.overview aggregate every live process: its brea
   const tenant = await apiClient(api.url, api.keys.hotelRead.key).providers.health.query();
   expect(tenant.view).toBe('tenant');
   expect(tenant.processes).toEqual([]);
-  expect(tenant.providers.map((provider) => [provider.name, provider.openIn, provider.breakers])).toEqual([
-    ['sendgrid', 1, []],
-    ['ses', 0, []],
+  expect(tenant.providers.map((provider) => [provider.name, provider.openIn, provider.liveIn, provider.breakers])).toEqual([
+    ['sendgrid', 1, 2, []],
+    ['ses', 0, 2, []],
   ]);
   expect(JSON.stringify(tenant)).not.toMatch(/host-a|host-b/);
 

@@ -83,15 +83,15 @@ export function createAlertInputApi(ctx: StoreContext): AlertInputApi {
           db.attempt.findFirst({
             where: { provider, OR: [{ outcome: 'accepted' }, { errorCategory: 'message' }] },
             orderBy: { startedAt: 'desc' },
-            select: { provider: true, startedAt: true, outcome: true },
+            select: { startedAt: true, outcome: true },
           }),
         ),
       );
       let lastAnswer: ProviderAnswer | undefined;
-      for (const answer of answers) {
+      for (const [index, answer] of answers.entries()) {
         if (!answer || (lastAnswer && lastAnswer.at >= answer.startedAt.getTime())) continue;
         lastAnswer = {
-          provider: answer.provider,
+          provider: providers[index] ?? '',
           at: answer.startedAt.getTime(),
           outcome: answer.outcome === 'accepted' ? 'accepted' : 'refused',
         };

@@ -2,6 +2,7 @@ import type { MailError } from '@mailroute/core';
 import { z } from 'zod';
 import type { StoreContext } from './context.js';
 import { cursorWhere, encodeCursor, filterWhere, type MessageFilter, parseFilter, parseInput } from './filters.js';
+import { UNKNOWN_OUTCOME } from './lease-recovery.js';
 
 /** One message as customer support needs it: who, what, where it went, how it ended. */
 export interface ExportRow {
@@ -14,8 +15,13 @@ export interface ExportRow {
   readonly subject: string;
   readonly provider?: string;
   readonly providerMessageId?: string;
-  /** Provider calls made for it, across every round and worker. */
+  /** Provider calls made for it, across every round and worker (an `unknown` outcome included). */
   readonly attempts: number;
+  /**
+   * A worker died while it held the message (an attempt with outcome `unknown`): the provider
+   * may have accepted that copy too, so the recipient may have it twice.
+   */
+  readonly possibleDuplicate: boolean;
   readonly lastErrorCode?: string;
   readonly lastError?: string;
   readonly createdAt: number;
@@ -56,6 +62,7 @@ const exportSelect = {
   finishedAt: true,
   deliveredAt: true,
   _count: { select: { attempts: true } },
+  attempts: { where: { outcome: UNKNOWN_OUTCOME }, select: { id: true }, take: 1 },
 } as const;
 
 /**
@@ -89,6 +96,7 @@ export function createExportApi(ctx: StoreContext) {
         ...(row.provider === null ? {} : { provider: row.provider }),
         ...(row.providerMessageId === null ? {} : { providerMessageId: row.providerMessageId }),
         attempts: row._count.attempts,
+        possibleDuplicate: row.attempts.length > 0,
         ...(row.lastErrorCode === null ? {} : { lastErrorCode: row.lastErrorCode }),
         ...(row.lastError === null ? {} : { lastError: (row.lastError as unknown as MailError).message }),
         createdAt: row.createdAt.getTime(),

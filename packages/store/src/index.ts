@@ -62,7 +62,15 @@ export {
   type RetryReport,
   type RetryRequest,
 } from './retry.js';
-export type { AttemptInput, AttemptView, EventView, MessageDetail, MessageSummary, TransitionView } from './rows.js';
+export type {
+  AttemptInput,
+  AttemptView,
+  EventView,
+  MessageDetail,
+  MessageSummary,
+  SuppressedRecipientView,
+  TransitionView,
+} from './rows.js';
 export type { SenderApi } from './senders.js';
 export { createStore, type MailStore, type StoreOptions, type StoreStats } from './store.js';
 export type { SuppressionApi, SuppressionRecord } from './suppressions.js';

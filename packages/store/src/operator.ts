@@ -26,6 +26,7 @@ import {
   type MessageSummary,
   messageFromRow,
   requeuedFields,
+  type SuppressedRecipientView,
   summaryFromRow,
   summarySelect,
   transitionFromRow,
@@ -82,6 +83,7 @@ export function createOperatorApi(ctx: StoreContext) {
         attempts: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }] },
         transitions: { orderBy: [{ at: 'asc' }, { id: 'asc' }] },
         events: { select: eventViewSelect, orderBy: [{ occurredAt: 'asc' }, { id: 'asc' }] },
+        recipients: { where: { suppressedAt: { not: null } }, orderBy: { id: 'asc' } },
       },
     });
     if (!row || (scope.tenantId !== undefined && row.tenantId !== scope.tenantId)) return undefined;
@@ -91,6 +93,12 @@ export function createOperatorApi(ctx: StoreContext) {
       attempts: row.attempts.map(attemptFromRow),
       transitions: row.transitions.map(transitionFromRow),
       events: row.events.map(eventFromRow),
+      suppressedRecipients: row.recipients.map((recipient) => ({
+        address: recipient.address,
+        kind: recipient.kind as SuppressedRecipientView['kind'],
+        reason: recipient.suppressedReason ?? '',
+        at: recipient.suppressedAt?.getTime() ?? 0,
+      })),
     };
   }
 

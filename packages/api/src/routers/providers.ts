@@ -146,7 +146,7 @@ export const providersRouter = router({
    * and the attempt log over 1 min / 15 min / 1 h and over `windowMs` (`recent`): success rate,
    * failures by category, latency percentiles, last success, last provider fault, delivery lag.
    * `view: 'operator'` for operator keys. A tenant's key gets `view: 'tenant'`: no processes
-   * (`processes` and each provider's `breakers` are empty; `openIn` still counts), and a last
+   * (`processes` and each provider's `breakers` are empty; `openIn` and `liveIn` still count), and a last
    * fault of another tenant's message without its id and the provider's words (see tenant-view.ts).
    */
   health: scoped('read')
@@ -194,6 +194,8 @@ export const providersRouter = router({
             // Half-open is not closed: with no traffic to probe it, it can stay so for long.
             openIn: allBreakers.filter((breaker) => breaker.state !== 'closed').length,
             halfOpenIn: allBreakers.filter((breaker) => breaker.state === 'half_open').length,
+            // Live processes that report a breaker for this provider (`openIn` of them): the same in both views.
+            liveIn: allBreakers.length,
             windows: windowsOf(record),
             ...(record?.lastAttemptAt === undefined ? {} : { lastAttemptAt: record.lastAttemptAt }),
             ...(record?.lastSuccessAt === undefined

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ApiKeyScope, type CreatedApiKey, createStore, type MailStore } from '@mailroute/store';
-import { createSqliteFile } from '@mailroute/store/testing';
+import { createPostgresDatabase, createSqliteFile } from '@mailroute/store/testing';
 import type { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { type ApiDependencies, createContextFactory } from '../context.js';
@@ -58,16 +58,17 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** A store on a fresh SQLite file, the router on 127.0.0.1, and API keys to call it with. */
+/** A store on a fresh SQLite file (or PostgreSQL database), the router on 127.0.0.1, and API keys to call it with. */
 export async function startTestApi(
   options: Partial<Pick<ApiDependencies, 'providerNames' | 'liveProviders' | 'now' | 'processStaleAfterMs'>> & {
     maxBodySize?: number;
+    dialect?: 'sqlite' | 'postgres';
   } = {},
 ): Promise<TestApi> {
-  const file = createSqliteFile();
-  const store = await createStore({ url: file.url });
+  const { maxBodySize, dialect = 'sqlite', ...deps } = options;
+  const file = dialect === 'postgres' ? await createPostgresDatabase() : createSqliteFile();
+  const store = await createStore({ url: file.url, autoMigrate: true });
   let wakes = 0;
-  const { maxBodySize, ...deps } = options;
   const server = await startApiServer(
     { store, providerNames: () => ['sendgrid', 'ses', 'smtp'], ...deps, wake: () => wakes++ },
     maxBodySize === undefined ? {} : { maxBodySize },
