@@ -20,7 +20,7 @@ export function HtmlPreview({ html }: { readonly html: string }) {
     <div className="html-preview">
       {hasRemote && !remote && (
         <p className="banner banner-info">
-          <span aria-hidden="true">🖼 </span>
+          <span aria-hidden="true">▣ </span>
           {t('message.remoteBlocked')}{' '}
           <button type="button" onClick={() => setRemote(true)}>
             {t('message.loadImages')}

@@ -15,7 +15,7 @@ export function ScopedButton({ scope, children, disabled, ...rest }: ButtonHTMLA
       </button>
       {!allowed && (
         <span id={id} className="needs-scope">
-          <span aria-hidden="true">🔒 </span>
+          <span aria-hidden="true">⊘ </span>
           {t('scope.missing', { scope })}
         </span>
       )}

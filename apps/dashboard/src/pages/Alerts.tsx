@@ -15,7 +15,7 @@ function AlertItem({ alert }: { readonly alert: Alert }) {
     <li className={`alert ${firing ? 'alert-firing' : ''}`}>
       <p>
         <span className="badge">
-          <span aria-hidden="true">{firing ? '🔔 ' : '✔ '}</span>
+          <span aria-hidden="true">{firing ? '⚠ ' : '✔ '}</span>
           {t(`alertState.${alert.state}` as MessageKey)}
         </span>{' '}
         <strong>{t(`alertKind.${alert.kind}` as MessageKey)}</strong> {alert.subject === '*' ? '' : alert.subject}

@@ -33,7 +33,7 @@ export function KeysPage() {
       <h1>{t('nav.keys')}</h1>
       {!can('admin') && (
         <p className="banner banner-info">
-          <span aria-hidden="true">🔒 </span>
+          <span aria-hidden="true">⊘ </span>
           {t('scope.missing', { scope: 'admin' })}
         </p>
       )}

@@ -6,13 +6,14 @@ import { Empty, ErrorNote, Loading } from '../components/states.js';
 import { Time } from '../format.js';
 import { useLang } from '../i18n.js';
 import { listFilterOf } from '../search-fallback.js';
-import { useTRPC } from '../trpc.js';
+import { useTRPC, useTRPCClient } from '../trpc.js';
 
 const PAGE = 100;
 const ROW_PX = 44;
 
 export function MessagesPage() {
   const trpc = useTRPC();
+  const client = useTRPCClient();
   const { t } = useLang();
   const [params, setParams] = useSearchParams();
   const q = params.get('q') ?? '';
@@ -20,12 +21,15 @@ export function MessagesPage() {
   useEffect(() => setDraft(q), [q]);
 
   const parsed = listFilterOf(q);
-  const pages = useInfiniteQuery(
-    trpc.mail.list.infiniteQueryOptions(
-      { ...(parsed.ok ? parsed.filter : {}), limit: PAGE },
-      { enabled: parsed.ok, getNextPageParam: (last) => last.nextCursor },
-    ),
-  );
+  const filter = parsed.ok ? parsed.filter : {};
+  // By hand rather than infiniteQueryOptions: that adds a `direction` field the API's strict input refuses.
+  const pages = useInfiniteQuery({
+    queryKey: [...trpc.mail.list.queryKey(filter), 'pages'],
+    queryFn: ({ pageParam }) => client.mail.list.query({ ...filter, limit: PAGE, ...(pageParam ? { cursor: pageParam } : {}) }),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (last) => last.nextCursor,
+    enabled: parsed.ok,
+  });
   const rows = pages.data?.pages.flatMap((page) => page.items) ?? [];
 
   const scroller = useRef<HTMLDivElement>(null);

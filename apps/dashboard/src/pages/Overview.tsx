@@ -123,7 +123,7 @@ function FiringAlerts({ alerts }: { readonly alerts: readonly Alert[] }) {
   return (
     <section className="firing" aria-label={t('overview.firing')}>
       <h2>
-        <span aria-hidden="true">🔔 </span>
+        <span aria-hidden="true">⚠ </span>
         {t('overview.firing')}
       </h2>
       <ul>

@@ -34,7 +34,7 @@ export function SuppressionsPage() {
       <h1>{t('nav.suppressions')}</h1>
       {!can('admin') && (
         <p className="banner banner-info">
-          <span aria-hidden="true">🔒 </span>
+          <span aria-hidden="true">⊘ </span>
           {t('scope.missing', { scope: 'admin' })}
         </p>
       )}
