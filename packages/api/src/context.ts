@@ -1,6 +1,7 @@
 import type { ProviderHealth } from '@mailroute/core';
 import type { ApiKeyRecord, MailStore } from '@mailroute/store';
 import { createKeyCache, type KeyCache } from './auth.js';
+import { sessionTokenOf } from './session-cookie.js';
 import { createSuppressionChecker, type SuppressionChecker } from './suppression-check.js';
 import type { WebhookDependencies } from './webhooks/types.js';
 
@@ -18,15 +19,33 @@ export interface ApiDependencies {
   readonly processStaleAfterMs?: number;
   /** Provider webhook endpoints; absent, they answer 404. */
   readonly webhooks?: WebhookDependencies;
+  /** How long a console sign-in lasts (`dashboard.sessionTtlMs`; default 12 h). */
+  readonly sessionTtlMs?: number;
+  /** The console's address (`dashboard.publicUrl`), for links in answers; absent when not configured. */
+  readonly dashboardUrl?: string;
 }
+
+export const DEFAULT_SESSION_TTL_MS = 12 * 60 * 60_000;
 
 /** What the API reads from an HTTP request. */
 export interface RequestInfo {
   readonly authorization: string | undefined;
+  /** The Cookie header: a console session acts as its key when there is no Authorization header. */
+  readonly cookie?: string | undefined;
+  /** The request carried the x-mailroute-csrf header (required of cookie-authenticated mutations). */
+  readonly csrf?: boolean;
+  /** The request came over TLS, directly or through a trusted proxy: the session cookie is then Secure. */
+  readonly secure?: boolean;
 }
 
-/** Who is calling: a live key, or why there is none (answered as UNAUTHENTICATED by every procedure). */
-export type Caller = { readonly key: ApiKeyRecord } | { readonly refusal: string };
+/**
+ * Who is calling: a live key (by its bearer secret, or by a console session cookie), or why
+ * there is none (answered as UNAUTHENTICATED by every procedure).
+ */
+export type Caller =
+  | { readonly key: ApiKeyRecord; readonly via: 'bearer' }
+  | { readonly key: ApiKeyRecord; readonly via: 'session'; readonly session: { readonly token: string; readonly expiresAt: number } }
+  | { readonly refusal: string };
 
 export interface ApiContext {
   readonly deps: ApiDependencies;
@@ -35,6 +54,9 @@ export interface ApiContext {
   /** Shared by every request this factory serves. */
   readonly keys: KeyCache;
   readonly suppressions: SuppressionChecker;
+  readonly request: RequestInfo;
+  /** `Set-Cookie` values for this response (sign-in, sign-out); `apiResponseMeta` sends them. */
+  readonly setCookies: string[];
 }
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
@@ -45,17 +67,27 @@ const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
  */
 export function createContextFactory(deps: ApiDependencies): (request: RequestInfo) => Promise<ApiContext> {
   const now = deps.now ?? Date.now;
-  const keys = createKeyCache(deps.store);
+  const keys = createKeyCache(deps.store, now);
   const suppressions = createSuppressionChecker(deps.store);
-  return async (request) => ({ deps, now, keys, suppressions, caller: await identify(keys, request.authorization) });
+  return async (request) => ({ deps, now, keys, suppressions, request, setCookies: [], caller: await identify(keys, request) });
 }
 
-async function identify(keys: KeyCache, authorization: string | undefined): Promise<Caller> {
+async function identify(keys: KeyCache, request: RequestInfo): Promise<Caller> {
+  const { authorization } = request;
   if (authorization === undefined || authorization.trim() === '') {
-    return { refusal: 'missing API key: send the header Authorization: Bearer <key>' };
+    const token = sessionTokenOf(request.cookie);
+    if (token === undefined) return { refusal: 'missing API key: send the header Authorization: Bearer <key>, or sign in to the console' };
+    const session = await keys.session(token);
+    if (!session) return { refusal: 'the console session has ended (signed out, expired, or its key was revoked): sign in again' };
+    return { key: session.key, via: 'session', session: { token, expiresAt: session.expiresAt } };
   }
   const secret = BEARER.exec(authorization)?.[1];
   if (secret === undefined) return { refusal: 'the Authorization header must be Bearer <key>' };
   const key = await keys.authenticate(secret);
-  return key ? { key } : { refusal: 'unknown or revoked API key' };
+  return key ? { key, via: 'bearer' } : { refusal: 'unknown or revoked API key' };
+}
+
+/** tRPC's `responseMeta` for every host: sends the cookies a procedure set (sign-in, sign-out). */
+export function apiResponseMeta({ ctx }: { ctx?: ApiContext | undefined }): { headers?: Record<string, string[]> } {
+  return ctx && ctx.setCookies.length > 0 ? { headers: { 'set-cookie': [...ctx.setCookies] } } : {};
 }

@@ -1,8 +1,19 @@
-export { type ApiContext, type ApiDependencies, type Caller, createContextFactory, type RequestInfo } from './context.js';
+export {
+  type ApiContext,
+  type ApiDependencies,
+  apiResponseMeta,
+  type Caller,
+  createContextFactory,
+  DEFAULT_SESSION_TTL_MS,
+  type RequestInfo,
+} from './context.js';
 export { type ApiErrorCode, type ApiErrorData, apiErrorCodes } from './errors.js';
 export { type AppRouter, appRouter } from './router.js';
 export type { BatchResult, TimelineEntry } from './routers/mail.js';
 export type { ProviderView, RecentActivity } from './routers/providers.js';
+export type { Whoami } from './routers/session.js';
+export { CSRF_HEADER, SESSION_COOKIE, sessionTokenOf } from './session-cookie.js';
+export { OPERATOR_SCOPE } from './trpc.js';
 export {
   fetchSubscribeUrl,
   handleSendgridWebhook,

@@ -30,7 +30,7 @@ export {
   type ProviderState,
   providerStates,
 } from './filters.js';
-export type { HeartbeatApi, HeartbeatInput, ProcessBreaker, ProcessHeartbeat } from './heartbeats.js';
+export type { BreakerEvent, HeartbeatApi, HeartbeatInput, ProcessBreaker, ProcessHeartbeat } from './heartbeats.js';
 export type { LeaseApi } from './leases.js';
 export { createMigration, type MigrateResult, migrateDatabase, pendingSchemaChange, type SchemaChangeOptions } from './migrate.js';
 export type {
@@ -52,6 +52,7 @@ export {
   type ProviderHealthRequest,
   type WindowTally,
 } from './provider-activity.js';
+export type { ProviderActor, ProviderAuditApi, ProviderAuditRecord, ProviderAuditRequest } from './provider-audit.js';
 export { checkDatabase, type DatabaseReadiness } from './readiness.js';
 export {
   type KeptBackMessage,
@@ -62,5 +63,7 @@ export {
   type RetryRequest,
 } from './retry.js';
 export type { AttemptInput, AttemptView, EventView, MessageDetail, MessageSummary, TransitionView } from './rows.js';
+export type { MessageSearchApi, SearchRequest } from './search.js';
+export type { CreatedSession, SessionApi } from './sessions.js';
 export { createStore, type MailStore, type StoreOptions, type StoreStats } from './store.js';
 export type { SuppressionApi, SuppressionRecord } from './suppressions.js';

@@ -192,6 +192,9 @@ describe('migrations are in step with the schema', () => {
       'Lease',
       'Alert',
       'AlertNotification',
+      'DashboardSession',
+      'ProviderAudit',
+      'BreakerEvent',
     ]);
   });
 });

@@ -1,9 +1,10 @@
-import { type ApiDependencies, appRouter, createContextFactory } from '@mailroute/api';
+import { type ApiDependencies, apiResponseMeta, appRouter, CSRF_HEADER, createContextFactory } from '@mailroute/api';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { DEFAULT_WEBHOOK_BODY_LIMIT_BYTES, type MailrouteConfig } from '../config/schema.js';
 import { registerBodyBudget } from './body-budget.js';
+import { registerDashboard } from './dashboard.js';
 import { drainRequest, edgeCodeOf, sendEdgeError } from './errors.js';
 import type { ServiceMetrics } from './metrics.js';
 import { registerMetricsRoute } from './metrics-route.js';
@@ -21,11 +22,15 @@ export interface HttpAppOptions {
   readonly metrics?: ServiceMetrics;
   /** Largest provider webhook body (`webhooks.bodyLimitBytes`). */
   readonly webhookBodyLimitBytes?: number;
+  /** Serve the operator console at /dashboard/ (`dashboard.enabled`); default on. */
+  readonly dashboard?: boolean;
+  /** Where the console's built files are; default apps/dashboard/dist. */
+  readonly dashboardDir?: string;
 }
 
 type AppRouter = typeof appRouter;
 
-/** Fastify with tRPC at /trpc, provider webhooks at /webhooks, /healthz and /readyz, body limits and per-key rate limits. */
+/** Fastify with tRPC at /trpc, provider webhooks at /webhooks, /healthz and /readyz, the console at /dashboard/, body limits and per-key rate limits. */
 export async function createHttpApp({
   settings,
   logger,
@@ -34,6 +39,8 @@ export async function createHttpApp({
   role,
   metrics,
   webhookBodyLimitBytes = DEFAULT_WEBHOOK_BODY_LIMIT_BYTES,
+  dashboard = true,
+  dashboardDir,
 }: HttpAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -88,11 +95,20 @@ export async function createHttpApp({
 
   await registerWebhookRoutes(app, api, webhookBodyLimitBytes);
   if (metrics) registerMetricsRoute(app, metrics);
+  if (dashboard) await registerDashboard(app, dashboardDir);
 
   const createContext = createContextFactory(api);
   const trpcOptions: FastifyTRPCPluginOptions<AppRouter>['trpcOptions'] = {
     router: appRouter,
-    createContext: ({ req }) => createContext({ authorization: req.headers.authorization }),
+    createContext: ({ req }) =>
+      createContext({
+        authorization: req.headers.authorization,
+        cookie: req.headers.cookie,
+        csrf: req.headers[CSRF_HEADER] !== undefined,
+        // Fastify reads X-Forwarded-Proto only with server.trustProxy.
+        secure: req.protocol === 'https',
+      }),
+    responseMeta: apiResponseMeta,
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'api procedure failed');
     },

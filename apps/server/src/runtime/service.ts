@@ -84,6 +84,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       store,
       providerNames: () => config.providers.map((provider) => provider.name),
       processStaleAfterMs: config.health.staleAfterMs,
+      sessionTtlMs: config.dashboard.sessionTtlMs,
+      ...(config.dashboard.publicUrl === undefined ? {} : { dashboardUrl: config.dashboard.publicUrl }),
       webhooks: {
         settings: () => webhookSettings(config),
         certificateSource: options.certificateSource ?? httpsCertificateSource(),
@@ -102,6 +104,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       readiness: createReadinessCheck(config.database.url, () => stopping),
       ...(metrics && config.metrics.port === undefined ? { metrics } : {}),
       webhookBodyLimitBytes: config.webhooks.bodyLimitBytes,
+      dashboard: config.dashboard.enabled,
     });
     await app.listen({ host: options.listen?.host ?? config.server.host, port: options.listen?.port ?? config.server.port });
     url = listeningUrl(app);
