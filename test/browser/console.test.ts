@@ -15,7 +15,7 @@ let browser: Browser;
 const contexts: BrowserContext[] = [];
 
 async function page(locale = 'en-US'): Promise<Page> {
-  const context = await openContext(browser, app.url, locale);
+  const context = await openContext(browser, locale);
   contexts.push(context);
   return context.newPage();
 }
@@ -45,6 +45,10 @@ describe('console in the browser', () => {
     await tab.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
     await tab.locator('[data-provider="sendgrid"]').waitFor();
     expect(await tab.locator('article.card h3').allTextContents()).toEqual(['sendgrid sendgrid', 'ses ses', 'smtp smtp']);
+    const stored = await tab.evaluate(() => JSON.stringify([{ ...localStorage }, { ...sessionStorage }, document.cookie]));
+    expect(stored).not.toContain(app.adminKey);
+    await tab.reload();
+    await tab.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
 
     await tab.getByRole('button', { name: 'Sign out' }).click();
     await tab.getByText('You are signed out.').waitFor();

@@ -1,4 +1,5 @@
 import { NavLink, Route, Routes } from 'react-router';
+import { Loading } from './components/states.js';
 import { useConnectionLost } from './connection.js';
 import { type Lang, useLang } from './i18n.js';
 import { AlertsPage } from './pages/Alerts.js';
@@ -40,6 +41,18 @@ function ConnectionBanner() {
 export function App() {
   const { state, signOut } = useSession();
   const { t } = useLang();
+  if (state.status === 'checking') {
+    return (
+      <div className="shell">
+        <header className="top">
+          <span className="brand">mailroute</span>
+        </header>
+        <main>
+          <Loading />
+        </main>
+      </div>
+    );
+  }
   if (state.status !== 'signed-in') {
     return (
       <div className="shell">
@@ -70,11 +83,11 @@ export function App() {
             </NavLink>
           ))}
         </nav>
-        <span className="who" title={state.who.scopes.join(', ')}>
-          {state.who.name ?? state.who.prefix ?? ''} <span className="muted">({state.who.scopes.join(', ')})</span>
+        <span className="who" title={`${state.who.prefix}…`}>
+          {state.who.name} <span className="muted">({state.who.scopes.join(', ')})</span>
         </span>
         <LangSwitch />
-        <button type="button" className="link" onClick={signOut}>
+        <button type="button" className="link" onClick={() => void signOut()}>
           {t('signin.signOut')}
         </button>
       </header>

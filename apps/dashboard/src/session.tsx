@@ -1,16 +1,12 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { createContext, type ReactNode, useCallback, useContext, useMemo, useRef, useState } from 'react';
-import { apiCodeOf, type Client, createClient } from './trpc.js';
+import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from 'react';
+import { apiCodeOf, type Client, createClient, type Outputs } from './trpc.js';
 
 export type Scope = 'send' | 'read' | 'admin' | 'operator';
-
-export interface Who {
-  readonly name?: string;
-  readonly prefix?: string;
-  readonly scopes: readonly Scope[];
-}
+export type Who = Outputs['session']['whoami'];
 
 export type SessionState =
+  | { readonly status: 'checking' }
   | { readonly status: 'signed-out'; readonly reason?: 'wrong-key' | 'signed-out' | 'no-read' }
   | { readonly status: 'signed-in'; readonly who: Who }
   | { readonly status: 'expired' };
@@ -19,9 +15,7 @@ interface SessionContext {
   readonly state: SessionState;
   readonly client: Client;
   signIn(key: string): Promise<SessionState>;
-  signOut(): void;
-  /** An answer said the session is gone (revoked key, expired session). */
-  expire(): void;
+  signOut(): Promise<void>;
   can(scope: Scope): boolean;
 }
 
@@ -31,68 +25,54 @@ let onUnauthenticated = () => {};
 /** Raised by the query cache when any answer says UNAUTHENTICATED. */
 export const sessionEvents = { unauthenticated: () => onUnauthenticated() };
 
-/** `admin` implies every other scope, as the API does. */
-export function allows(scopes: readonly Scope[], needed: Scope): boolean {
+/** `admin` implies every other scope, as the API does; `operator` is the server's word for service-wide rights. */
+export function allows(who: Who, needed: Scope): boolean {
+  if (needed === 'operator') return who.operator;
+  const scopes: readonly string[] = who.scopes;
   return scopes.includes(needed) || scopes.includes('admin');
 }
 
 /**
- * What the key may do, asked of the API itself: reading (stats.overview), administering
- * (keys.list), sending (cancelling a message that does not exist answers NOT_FOUND, not FORBIDDEN).
+ * The session lives in an HttpOnly cookie the server set when the key was pasted; the key itself
+ * is sent once and kept nowhere. A reload asks the server who we are.
  */
-async function probe(client: Client): Promise<SessionState> {
-  try {
-    await client.stats.overview.query();
-  } catch (error) {
-    const code = apiCodeOf(error);
-    if (code === 'UNAUTHENTICATED') return { status: 'signed-out', reason: 'wrong-key' };
-    if (code === 'FORBIDDEN') return { status: 'signed-out', reason: 'no-read' };
-    throw error;
-  }
-  const scopes: Scope[] = ['read'];
-  const admin = await client.keys.list.query().then(
-    () => true,
-    () => false,
-  );
-  if (admin) return { status: 'signed-in', who: { scopes: ['admin', 'read', 'send'] } };
-  const send = await client.mail.cancel.mutate({ id: 'probe-scope-send' }).then(
-    () => true,
-    (error: unknown) => apiCodeOf(error) !== 'FORBIDDEN',
-  );
-  if (send) scopes.push('send');
-  return { status: 'signed-in', who: { scopes } };
-}
-
 export function SessionProvider({ children }: { readonly children: ReactNode }) {
   const queryClient = useQueryClient();
-  const key = useRef<string | undefined>(undefined);
-  const client = useMemo(() => createClient(() => key.current), []);
-  const [state, setState] = useState<SessionState>({ status: 'signed-out' });
+  const client = useMemo(() => createClient(), []);
+  const [state, setState] = useState<SessionState>({ status: 'checking' });
+
+  useEffect(() => {
+    client.session.whoami.query().then(
+      (who) => setState({ status: 'signed-in', who }),
+      () => setState({ status: 'signed-out' }),
+    );
+  }, [client]);
 
   const signIn = useCallback(
     async (secret: string) => {
-      key.current = secret.trim();
-      const next = await probe(client).catch((error: unknown) => {
-        key.current = undefined;
-        throw error;
-      });
-      if (next.status !== 'signed-in') key.current = undefined;
+      let next: SessionState;
+      try {
+        const who = await client.session.signIn.mutate({ key: secret.trim() });
+        next = allows(who, 'read') ? { status: 'signed-in', who } : { status: 'signed-out', reason: 'no-read' };
+        if (next.status === 'signed-out') await client.session.signOut.mutate();
+      } catch (error) {
+        if (apiCodeOf(error) !== 'UNAUTHENTICATED' && apiCodeOf(error) !== 'INVALID_INPUT') throw error;
+        next = { status: 'signed-out', reason: 'wrong-key' };
+      }
       queryClient.clear();
       setState(next);
       return next;
     },
     [client, queryClient],
   );
-  const signOut = useCallback(() => {
-    key.current = undefined;
+  const signOut = useCallback(async () => {
+    await client.session.signOut.mutate().catch(() => undefined);
     queryClient.clear();
     setState({ status: 'signed-out', reason: 'signed-out' });
-  }, [queryClient]);
+  }, [client, queryClient]);
   const expire = useCallback(() => {
-    key.current = undefined;
     setState((current) => (current.status === 'signed-in' ? { status: 'expired' } : current));
   }, []);
-
   onUnauthenticated = expire;
 
   const value = useMemo<SessionContext>(
@@ -101,10 +81,9 @@ export function SessionProvider({ children }: { readonly children: ReactNode }) 
       client,
       signIn,
       signOut,
-      expire,
-      can: (scope) => state.status === 'signed-in' && allows(state.who.scopes, scope),
+      can: (scope) => state.status === 'signed-in' && allows(state.who, scope),
     }),
-    [state, client, signIn, signOut, expire],
+    [state, client, signIn, signOut],
   );
   return <Context.Provider value={value}>{children}</Context.Provider>;
 }

@@ -20,20 +20,12 @@ export function isConnectionError(error: unknown): boolean {
 }
 
 /**
- * The client sends the session cookie (fetch does for the same origin); `bearer` is the key held in memory only
- * until the server signs the session in, and never written to storage.
+ * Same origin, so fetch sends the HttpOnly session cookie by itself; every call carries the
+ * header the server demands of cookie-authenticated changes (a cross-site form cannot set it).
  */
-export function createClient(bearer: () => string | undefined) {
+export function createClient() {
   return createTRPCClient<AppRouter>({
-    links: [
-      httpBatchLink({
-        url: `${location.origin}/trpc`,
-        headers: () => {
-          const key = bearer();
-          return key ? { authorization: `Bearer ${key}` } : {};
-        },
-      }),
-    ],
+    links: [httpBatchLink({ url: `${location.origin}/trpc`, headers: { 'x-mailroute-csrf': '1' } })],
   });
 }
 

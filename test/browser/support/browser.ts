@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { extname, join, normalize } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 
@@ -26,32 +26,9 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
 }
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-  '.svg': 'image/svg+xml',
-};
-
-/**
- * A browser context on the server's origin. The built console is answered from
- * apps/dashboard/dist when the server does not serve /dashboard/ itself (yet).
- */
-export async function openContext(browser: Browser, serverUrl: string, locale = 'en-US'): Promise<BrowserContext> {
-  const context = await browser.newContext({ locale, viewport: { width: 1400, height: 1000 }, timezoneId: 'Asia/Tokyo' });
-  const served = await fetch(`${serverUrl}/dashboard/`).then(
-    (response) => response.ok,
-    () => false,
-  );
-  if (!served) {
-    await context.route(`${serverUrl}/dashboard/**`, async (route) => {
-      const path = new URL(route.request().url()).pathname.replace(/^\/dashboard\/?/, '');
-      const file = normalize(join(dashboardDist, path));
-      const target = file.startsWith(dashboardDist) && existsSync(file) && extname(file) !== '' ? file : join(dashboardDist, 'index.html');
-      await route.fulfill({ status: 200, contentType: TYPES[extname(target)] ?? 'application/octet-stream', body: readFileSync(target) });
-    });
-  }
-  return context;
+/** A browser context on the server's origin, in Tokyo time (the zone the source team works in). */
+export async function openContext(browser: Browser, locale = 'en-US'): Promise<BrowserContext> {
+  return browser.newContext({ locale, viewport: { width: 1400, height: 1000 }, timezoneId: 'Asia/Tokyo' });
 }
 
 export async function signIn(page: Page, serverUrl: string, key: string, path = ''): Promise<void> {
