@@ -45,7 +45,7 @@ describe('console in the browser', () => {
     await tab.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
     await tab.locator('[data-provider="sendgrid"]').waitFor();
     expect(await tab.locator('article.card h3').allTextContents()).toEqual(['sendgrid sendgrid', 'ses ses', 'smtp smtp']);
-    const stored = await tab.evaluate(() => JSON.stringify([{ ...localStorage }, { ...sessionStorage }, document.cookie]));
+    const stored = await tab.evaluate<string>('JSON.stringify([{ ...localStorage }, { ...sessionStorage }, document.cookie])');
     expect(stored).not.toContain(app.adminKey);
     await tab.reload();
     await tab.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
