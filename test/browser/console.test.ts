@@ -174,6 +174,9 @@ describe('console in the browser', () => {
     expect(api.requeued).toBe(DEAD);
     expect(await tab.getByTestId('matched').textContent()).toBe(String(api.matched));
     expect(await tab.getByTestId('would-resend').textContent()).toBe(String(api.requeued));
+    const sendgridRow = tab.getByRole('row', { name: /^sendgrid/ });
+    const viaSendgrid = await app.client.mail.retry.mutate({ filter: { status: ['dead'], provider: 'sendgrid' }, dryRun: true });
+    expect(await sendgridRow.locator('td').first().textContent()).toBe(String(viaSendgrid.matched));
     await screenshot(tab, 'recovery-dry-run');
 
     await tab.getByRole('button', { name: `Resend ${DEAD} messages…` }).click();

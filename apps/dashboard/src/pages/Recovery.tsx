@@ -83,7 +83,7 @@ export function RecoveryPage() {
 
   const dryRun = useMutation({
     mutationFn: async (target: Filter) => {
-      const names = (providers.data ?? []).map((provider) => provider.name);
+      const names = (providers.data ?? (await client.providers.list.query())).map((provider) => provider.name);
       const perProvider = target.provider ? [target.provider] : names;
       const [total, ...each] = await Promise.all([
         client.mail.retry.mutate({ filter: target, dryRun: true }),
