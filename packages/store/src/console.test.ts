@@ -216,5 +216,61 @@ forEachDatabase('message search', (database) => {
     expect(seen).toHaveLength(6);
     expect([...seen].sort().reverse()).toEqual(seen);
     await expect(store.searchMessages({ query: everything, cursor: 'bm9wZQ' })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(store.searchMessages({ query: everything, limit: 501 })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+
+    const exported: string[] = [];
+    let exportCursor: string | undefined;
+    do {
+      const page = await store.exportSearch({
+        query: everything,
+        tenantId: 'hotel',
+        limit: 3,
+        ...(exportCursor ? { cursor: exportCursor } : {}),
+      });
+      exported.push(...page.rows.map((row) => row.id));
+      exportCursor = page.nextCursor;
+    } while (exportCursor);
+    expect(exported).toEqual(seen.filter((id) => id !== seen[0]));
+  });
+});
+
+forEachDatabase('attempt series', (database) => {
+  test('attempts per provider and aligned bucket by outcome and category, with failovers counted on the provider that took the mail', async () => {
+    const start = Date.UTC(2030, 0, 1, 9, 0, 0);
+    const clock = manualClock(start);
+    const store = await database.open({ now: clock.now });
+    const a = await store.enqueue(content());
+    const b = await store.enqueue(content());
+    const c = await store.enqueue(content());
+    const claimed = await store.claim('w', 10, 60_000);
+    expect(claimed).toHaveLength(3);
+    await store.complete('w', [
+      // Minute 0: sendgrid fails a, ses takes it (a failover); sendgrid takes b.
+      {
+        kind: 'sent',
+        id: a.id,
+        provider: 'ses',
+        providerMessageId: 'pa',
+        attempts: [failedAttempt(a.id, start + 1_000), acceptedAttempt(a.id, start + 2_000, 'ses', 'pa')],
+      },
+      { kind: 'sent', id: b.id, provider: 'sendgrid', providerMessageId: 'pb', attempts: [acceptedAttempt(b.id, start + 59_999)] },
+      // Minute 2: sendgrid fails c with a message fault.
+      {
+        kind: 'failed',
+        id: c.id,
+        error: mailError('INVALID_RECIPIENT', 'no such user'),
+        attempts: [{ ...failedAttempt(c.id, start + 120_000), error: mailError('INVALID_RECIPIENT', 'no such user') }],
+      },
+    ]);
+    const series = await store.attemptSeries({ from: start + 30_000, bucketMs: 60_000, providers: ['sendgrid', 'ses', 'smtp'] });
+    expect(series).toEqual([
+      { provider: 'sendgrid', at: start, accepted: 1, failedByCategory: { provider: 1 }, failovers: 0 },
+      { provider: 'ses', at: start, accepted: 1, failedByCategory: {}, failovers: 1 },
+      { provider: 'sendgrid', at: start + 120_000, accepted: 0, failedByCategory: { message: 1 }, failovers: 0 },
+    ]);
+    expect(await store.attemptSeries({ from: start, bucketMs: 600_000, providers: ['ses'] })).toEqual([
+      { provider: 'ses', at: start, accepted: 1, failedByCategory: {}, failovers: 1 },
+    ]);
+    expect(await store.attemptSeries({ from: start + 180_000, bucketMs: 60_000, providers: ['sendgrid'] })).toEqual([]);
   });
 });

@@ -1,7 +1,9 @@
 import type { MailError } from '@mailroute/core';
 import { z } from 'zod';
 import type { StoreContext } from './context.js';
+import type { Prisma } from './database.js';
 import { cursorWhere, encodeCursor, filterWhere, type MessageFilter, parseFilter, parseInput } from './filters.js';
+import { createMessageSearchApi, type SearchRequest } from './search.js';
 
 /** One message as customer support needs it: who, what, where it went, how it ended. */
 export interface ExportRow {
@@ -65,6 +67,7 @@ const exportSelect = {
  */
 export function createExportApi(ctx: StoreContext) {
   const { db } = ctx;
+  const search = createMessageSearchApi(ctx);
 
   async function exportMessages(filter: MessageFilter = {}, page: { cursor?: string; limit?: number } = {}): Promise<ExportPage> {
     const where = filterWhere(parseFilter(filter));
@@ -78,32 +81,52 @@ export function createExportApi(ctx: StoreContext) {
     const kept = rows.slice(0, limit);
     const last = kept.at(-1);
     return {
-      rows: kept.map((row) => ({
-        id: row.id,
-        tenantId: row.tenantId,
-        status: row.status,
-        to: emails(row.to),
-        cc: emails(row.cc),
-        bcc: emails(row.bcc),
-        subject: row.subject,
-        ...(row.provider === null ? {} : { provider: row.provider }),
-        ...(row.providerMessageId === null ? {} : { providerMessageId: row.providerMessageId }),
-        attempts: row._count.attempts,
-        ...(row.lastErrorCode === null ? {} : { lastErrorCode: row.lastErrorCode }),
-        ...(row.lastError === null ? {} : { lastError: (row.lastError as unknown as MailError).message }),
-        createdAt: row.createdAt.getTime(),
-        ...(row.sentAt === null ? {} : { sentAt: row.sentAt.getTime() }),
-        ...(row.finishedAt === null ? {} : { finishedAt: row.finishedAt.getTime() }),
-        ...(row.deliveredAt === null ? {} : { deliveredAt: row.deliveredAt.getTime() }),
-      })),
+      rows: kept.map(exportRowOf),
       ...(rows.length > limit && last ? { nextCursor: encodeCursor(last.createdAt, last.id) } : {}),
     };
   }
 
-  return { exportMessages };
+  /** What a search query matches (the language of `mail.search`), as export rows, on the search's keyset cursor. */
+  async function exportSearch(request: SearchRequest): Promise<ExportPage> {
+    const page = await search.searchIds({ ...request, limit: request.limit ?? EXPORT_PAGE_DEFAULT }, EXPORT_PAGE_MAX);
+    const rows = await db.message.findMany({ where: { id: { in: [...page.ids] } }, select: exportSelect });
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return {
+      rows: page.ids.flatMap((id) => {
+        const row = byId.get(id);
+        return row ? [exportRowOf(row)] : [];
+      }),
+      ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
+    };
+  }
+
+  return { exportMessages, exportSearch };
 }
 
 export type ExportApi = ReturnType<typeof createExportApi>;
+
+type ExportSelected = Prisma.MessageGetPayload<{ select: typeof exportSelect }>;
+
+function exportRowOf(row: ExportSelected): ExportRow {
+  return {
+    id: row.id,
+    tenantId: row.tenantId,
+    status: row.status,
+    to: emails(row.to),
+    cc: emails(row.cc),
+    bcc: emails(row.bcc),
+    subject: row.subject,
+    ...(row.provider === null ? {} : { provider: row.provider }),
+    ...(row.providerMessageId === null ? {} : { providerMessageId: row.providerMessageId }),
+    attempts: row._count.attempts,
+    ...(row.lastErrorCode === null ? {} : { lastErrorCode: row.lastErrorCode }),
+    ...(row.lastError === null ? {} : { lastError: (row.lastError as unknown as MailError).message }),
+    createdAt: row.createdAt.getTime(),
+    ...(row.sentAt === null ? {} : { sentAt: row.sentAt.getTime() }),
+    ...(row.finishedAt === null ? {} : { finishedAt: row.finishedAt.getTime() }),
+    ...(row.deliveredAt === null ? {} : { deliveredAt: row.deliveredAt.getTime() }),
+  };
+}
 
 function emails(json: unknown): string[] {
   return Array.isArray(json) ? json.map((address) => (address as { email: string }).email) : [];

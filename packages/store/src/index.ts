@@ -64,6 +64,7 @@ export {
 } from './retry.js';
 export type { AttemptInput, AttemptView, EventView, MessageDetail, MessageSummary, TransitionView } from './rows.js';
 export type { MessageSearchApi, SearchRequest } from './search.js';
+export type { AttemptBucket, SeriesApi, SeriesRequest } from './series.js';
 export type { CreatedSession, SessionApi } from './sessions.js';
 export { createStore, type MailStore, type StoreOptions, type StoreStats } from './store.js';
 export type { SuppressionApi, SuppressionRecord } from './suppressions.js';

@@ -35,6 +35,7 @@ import { createProviderAuditApi, type ProviderActor, type ProviderAuditApi } fro
 import { createRetryApi, type RetryReport, type RetryRequest } from './retry.js';
 import type { MessageDetail } from './rows.js';
 import { createMessageSearchApi, type MessageSearchApi } from './search.js';
+import { createSeriesApi, type SeriesApi } from './series.js';
 import { createSessionApi, type SessionApi } from './sessions.js';
 import { createSuppressionApi, type SuppressionApi } from './suppressions.js';
 
@@ -78,7 +79,8 @@ export interface MailStore
     AlertInputApi,
     SessionApi,
     ProviderAuditApi,
-    MessageSearchApi {
+    MessageSearchApi,
+    SeriesApi {
   readonly dialect: Dialect;
   /** Stores one message (group commit); resolves after the commit is durable. */
   enqueue(content: MessageContent, options?: EnqueueOptions): Promise<EnqueueResult>;
@@ -88,6 +90,8 @@ export interface MailStore
   listMessages(filter?: MessageFilter, page?: PageRequest): Promise<MessagePage>;
   /** What `listMessages` matches, as rows for customer support, a page at a time (bounded memory at any size). */
   exportMessages: ExportApi['exportMessages'];
+  /** What a search query matches, as export rows, a page at a time (up to EXPORT_PAGE_MAX rows). */
+  exportSearch: ExportApi['exportSearch'];
   requeue(target: RequeueTarget, options?: RequeueOptions): Promise<RequeueResult>;
   cancel(id: string, options?: TenantScope & { readonly reason?: string }): Promise<{ id: string; previous: MessageStatus }>;
   countByStatus(scope?: TenantScope): Promise<Record<MessageStatus, number>>;
@@ -146,6 +150,7 @@ export async function createStore(options: StoreOptions = {}): Promise<MailStore
   const sessions = createSessionApi(ctx);
   const audit = createProviderAuditApi(ctx);
   const search = createMessageSearchApi(ctx);
+  const series = createSeriesApi(ctx);
   let closing: Promise<void> | undefined;
 
   return {
@@ -166,6 +171,7 @@ export async function createStore(options: StoreOptions = {}): Promise<MailStore
     ...sessions,
     ...audit,
     ...search,
+    ...series,
     enqueue: enqueuer.enqueue,
     enqueueMany: enqueuer.enqueueMany,
     stats: () => ({ groupCommit: enqueuer.stats(), prismaConnected: database.clientConnected() }),
