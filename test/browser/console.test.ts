@@ -97,8 +97,11 @@ describe('console in the browser', () => {
     await dialog.getByLabel(/Note/).fill('maintenance window, ticket OPS-7');
     await screenshot(tab, 'provider-drain-dialog');
     await dialog.getByRole('button', { name: 'Drain' }).click();
-    await card.getByText('drained').waitFor();
-    await card.getByText('maintenance window, ticket OPS-7').waitFor();
+    await expect.poll(() => card.locator('header .badge').textContent()).toContain('drained');
+    expect(await card.locator('.note').textContent()).toContain('maintenance window, ticket OPS-7');
+    const audit = card.locator('.audit li').first();
+    await audit.waitFor();
+    expect(await audit.textContent()).toMatch(/enabled.*→.*drained.*by first admin key.*maintenance window, ticket OPS-7/);
     const stored = (await app.client.providers.list.query()).find((provider) => provider.name === 'sendgrid');
     expect(stored).toMatchObject({ state: 'drained', note: 'maintenance window, ticket OPS-7' });
 
@@ -131,13 +134,17 @@ describe('console in the browser', () => {
     app.sendgrid.normal();
     await app.ses.start();
     app.smtp.faults.refuse.mail = undefined;
-    const matching = await app.client.mail.list.query({ status: ['dead'], provider: 'sendgrid' });
+    const matching = await app.client.mail.search.query({ q: 'status:dead provider:sendgrid' });
     expect(matching.items.length).toBeGreaterThan(0);
 
     const tab = await page();
     await signIn(tab, app.url, app.adminKey, 'messages');
+    await tab.getByLabel('Search messages').fill('recipient:guest@example.org');
+    await tab.getByLabel('Search messages').press('Enter');
+    await expect.poll(() => tab.getByRole('alert').textContent()).toContain('unknown search prefix "recipient:"');
     await tab.getByLabel('Search messages').fill('status:dead provider:sendgrid');
     await tab.getByLabel('Search messages').press('Enter');
+    expect(await tab.getByRole('alert').count()).toBe(0);
     await tab.getByText(`${matching.items.length} shown; that is all.`).waitFor();
     expect(new URL(tab.url()).searchParams.get('q')).toBe('status:dead provider:sendgrid');
     expect(await tab.locator('.virtual-list li').count()).toBe(matching.items.length);
@@ -194,7 +201,8 @@ describe('console in the browser', () => {
       },
     );
     expect((await app.client.mail.list.query({ status: ['dead'] })).items).toEqual([]);
-    expect(await tab.getByRole('link', { name: 'See the requeued messages' }).isVisible()).toBe(true);
+    await tab.getByRole('link', { name: 'See the requeued messages' }).click();
+    await tab.getByText(`${DEAD} shown; that is all.`).waitFor();
   }, 60_000);
 
   it('7. switches to Japanese, and a Japanese browser starts in Japanese', async () => {

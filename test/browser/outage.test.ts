@@ -56,6 +56,9 @@ describe('an outage on an open console', () => {
     expect(await sendgrid.locator('.provider-words').textContent()).toContain('503');
     expect(await sendgrid.locator('.breakers .breaker-open').textContent()).toContain('open');
     await expect.poll(() => attemptsIn(tab, 'ses'), { timeout: 5_000 }).toBeGreaterThan(sesBefore);
+    await expect
+      .poll(() => tab.locator('.timeline-chart [role="img"]').getAttribute('aria-label'), { timeout: 5_000 })
+      .toMatch(/; [1-9]\d* failovers in the range/);
     await screenshot(tab, 'overview-outage');
     console.log(`breaker open shown ${shownAfterMs} ms after SendGrid started failing`);
     expect(shownAfterMs).toBeLessThan(5_000);

@@ -5,8 +5,7 @@ import { Link, useSearchParams } from 'react-router';
 import { Empty, ErrorNote, Loading } from '../components/states.js';
 import { Time } from '../format.js';
 import { useLang } from '../i18n.js';
-import { listFilterOf } from '../search-fallback.js';
-import { useTRPC, useTRPCClient } from '../trpc.js';
+import { apiCodeOf, useTRPC, useTRPCClient } from '../trpc.js';
 
 const PAGE = 100;
 const ROW_PX = 44;
@@ -20,16 +19,15 @@ export function MessagesPage() {
   const [draft, setDraft] = useState(q);
   useEffect(() => setDraft(q), [q]);
 
-  const parsed = listFilterOf(q);
-  const filter = parsed.ok ? parsed.filter : {};
   // By hand rather than infiniteQueryOptions: that adds a `direction` field the API's strict input refuses.
   const pages = useInfiniteQuery({
-    queryKey: [...trpc.mail.list.queryKey(filter), 'pages'],
-    queryFn: ({ pageParam }) => client.mail.list.query({ ...filter, limit: PAGE, ...(pageParam ? { cursor: pageParam } : {}) }),
+    queryKey: [...trpc.mail.search.queryKey({ q }), 'pages'],
+    queryFn: ({ pageParam }) => client.mail.search.query({ q, limit: PAGE, ...(pageParam ? { cursor: pageParam } : {}) }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextCursor,
-    enabled: parsed.ok,
+    retry: false,
   });
+  const badQuery = apiCodeOf(pages.error) === 'INVALID_INPUT';
   const rows = pages.data?.pages.flatMap((page) => page.items) ?? [];
 
   const scroller = useRef<HTMLDivElement>(null);
@@ -72,15 +70,17 @@ export function MessagesPage() {
       <p id="q-help" className="muted">
         {t('messages.help')}
       </p>
-      {!parsed.ok && (
-        <p className="error" role="alert">
-          <span aria-hidden="true">✖ </span>
-          {parsed.message}
-        </p>
-      )}
-      {pages.error && <ErrorNote error={pages.error} />}
-      {parsed.ok && pages.isPending && <Loading />}
-      {parsed.ok && pages.data && rows.length === 0 && <Empty>{t('messages.none')}</Empty>}
+      {pages.error &&
+        (badQuery ? (
+          <p className="error" role="alert">
+            <span aria-hidden="true">✖ </span>
+            {pages.error.message}
+          </p>
+        ) : (
+          <ErrorNote error={pages.error} />
+        ))}
+      {pages.isPending && !pages.error && <Loading />}
+      {pages.data && rows.length === 0 && <Empty>{t('messages.none')}</Empty>}
       {rows.length > 0 && (
         <div className="table-head message-row" aria-hidden="true">
           <span>{t('messages.status')}</span>

@@ -1,6 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
-import { useRef, useState } from 'react';
-import { Link } from 'react-router';
+import { useState } from 'react';
+import { Link, useSearchParams } from 'react-router';
+import { FailoverTimeline } from '../components/FailoverTimeline.js';
 import { ProviderStateDialog } from '../components/ProviderStateDialog.js';
 import { ScopedButton } from '../components/ScopedButton.js';
 import { Sparkline } from '../components/Sparkline.js';
@@ -8,17 +9,19 @@ import { ErrorNote, QueryView } from '../components/states.js';
 import { count, duration, percent, Time } from '../format.js';
 import { type MessageKey, useLang } from '../i18n.js';
 import { useLive } from '../live.js';
+import { useSession } from '../session.js';
 import { type Outputs, useTRPC } from '../trpc.js';
 
 type Health = Outputs['providers']['health'];
 type Provider = Health['providers'][number];
 type Overview = Outputs['stats']['overview'];
 type Alert = Outputs['alerts']['list']['items'][number];
+type Series = Outputs['stats']['series'];
+type Audit = Outputs['providers']['audit'][number];
 
 /** Percentiles from fewer attempts than this are drawn faint and say so. */
 const LOW_CONFIDENCE = 5;
 const WINDOWS = ['1m', '15m', '1h'] as const;
-const SAMPLES_KEPT = 120;
 
 export const runbookSections: Record<string, string> = {
   late_delivery: 'late-delivery',
@@ -49,21 +52,36 @@ export function BreakerBadge({ state }: { readonly state: string }) {
   );
 }
 
-/** The 1-minute success rate at every poll since the page opened: the sparkline until a stored series is asked for. */
-function useRateHistory(health: Health | undefined) {
-  const history = useRef(new Map<string, { x: number[]; y: (number | null)[] }>());
-  const seen = useRef<number | undefined>(undefined);
-  if (health && health.at !== seen.current) {
-    seen.current = health.at;
-    for (const provider of health.providers) {
-      const line = history.current.get(provider.name) ?? { x: [], y: [] };
-      const rate = provider.windows['1m'].successRate;
-      line.x = [...line.x, health.at / 1000].slice(-SAMPLES_KEPT);
-      line.y = [...line.y, rate === undefined ? null : rate * 100].slice(-SAMPLES_KEPT);
-      history.current.set(provider.name, line);
-    }
-  }
-  return history.current;
+/** Success rate per bucket of the series (gaps where nothing was tried), for the card's sparkline. */
+function rateLine(series: Series | undefined, provider: string): { x: number[]; y: (number | null)[] } | undefined {
+  const line = series?.providers.find((entry) => entry.provider === provider);
+  if (!series || !line) return undefined;
+  return {
+    x: series.buckets.map((at) => at / 1000),
+    y: line.accepted.map((accepted, index) => {
+      const tried = accepted + (line.failed[index] ?? 0);
+      return tried === 0 ? null : (accepted / tried) * 100;
+    }),
+  };
+}
+
+function AuditTrail({ entries }: { readonly entries: readonly Audit[] }) {
+  const { t } = useLang();
+  if (entries.length === 0) return null;
+  return (
+    <div className="audit">
+      <h4>{t('card.audit')}</h4>
+      <ul>
+        {entries.slice(0, 3).map((entry) => (
+          <li key={entry.id}>
+            <Time at={entry.at} /> <StateBadge state={entry.before.state} /> → <StateBadge state={entry.after.state} />{' '}
+            <span className="muted">{entry.actor ? t('card.by', { name: entry.actor.keyName }) : t('card.byCli')}</span>
+            {entry.note && <q>{entry.note}</q>}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
 }
 
 function Summary({ overview, alerts }: { readonly overview: Overview; readonly alerts: readonly Alert[] }) {
@@ -207,9 +225,11 @@ function Windows({ provider }: { readonly provider: Provider }) {
 function ProviderCard({
   provider,
   line,
+  audit,
 }: {
   readonly provider: Provider;
   readonly line: { x: number[]; y: (number | null)[] } | undefined;
+  readonly audit: readonly Audit[];
 }) {
   const { t } = useLang();
   const [changing, setChanging] = useState(false);
@@ -245,7 +265,7 @@ function ProviderCard({
       </p>
       <Breakers provider={provider} />
       <Windows provider={provider} />
-      {line && line.x.length > 1 && <Sparkline x={line.x} y={line.y} max={100} label={t('card.sparkline')} />}
+      {line && <Sparkline x={line.x} y={line.y} max={100} label={t('card.sparkline')} />}
       <dl className="facts">
         <dt>{t('card.byCategory')}</dt>
         <dd>{categories.length === 0 ? t('card.noFailures') : categories.map(([category, n]) => `${category}: ${n}`).join(', ')}</dd>
@@ -278,6 +298,7 @@ function ProviderCard({
             : t('card.noDeliveries')}
         </dd>
       </dl>
+      <AuditTrail entries={audit} />
       <footer>
         <ScopedButton scope="admin" onClick={() => setChanging(true)}>
           {t('card.changeState')}
@@ -289,15 +310,22 @@ function ProviderCard({
   );
 }
 
+const RANGES = ['1h', '24h'] as const;
+
 export function OverviewPage() {
   const trpc = useTRPC();
   const { t } = useLang();
+  const { can } = useSession();
+  const [params, setParams] = useSearchParams();
+  const range = params.get('range') === '24h' ? '24h' : '1h';
   useLive();
   const health = useQuery(trpc.providers.health.queryOptions());
   const overview = useQuery(trpc.stats.overview.queryOptions());
   const firing = useQuery(trpc.alerts.list.queryOptions({ state: 'firing', limit: 50 }));
-  const history = useRateHistory(health.data);
+  const series = useQuery(trpc.stats.series.queryOptions({ range }));
+  const audit = useQuery(trpc.providers.audit.queryOptions({ limit: 100 }, { enabled: can('operator') }));
   const alerts = firing.data?.items ?? [];
+  const auditOf = (provider: string) => (audit.data ?? []).filter((entry) => entry.provider === provider);
   return (
     <>
       <h1>{t('nav.overview')}</h1>
@@ -308,11 +336,39 @@ export function OverviewPage() {
         {(data) => (
           <div className="cards">
             {data.providers.map((provider) => (
-              <ProviderCard key={provider.name} provider={provider} line={history.get(provider.name)} />
+              <ProviderCard
+                key={provider.name}
+                provider={provider}
+                line={rateLine(series.data, provider.name)}
+                audit={auditOf(provider.name)}
+              />
             ))}
           </div>
         )}
       </QueryView>
+      <div className="section-head">
+        <h2>{t('timeline.title')}</h2>
+        <fieldset className="segmented">
+          <legend className="visually-hidden">{t('timeline.range')}</legend>
+          {RANGES.map((option) => (
+            <label key={option}>
+              <input
+                type="radio"
+                name="range"
+                value={option}
+                checked={range === option}
+                onChange={() => {
+                  const next = new URLSearchParams(params);
+                  next.set('range', option);
+                  setParams(next);
+                }}
+              />
+              {t(`timeline.range.${option}` as MessageKey)}
+            </label>
+          ))}
+        </fieldset>
+      </div>
+      <QueryView query={series}>{(data) => <FailoverTimeline series={data} />}</QueryView>
     </>
   );
 }
