@@ -1,6 +1,7 @@
 import type { ProviderHealth } from '@mailroute/core';
 import type { ApiKeyRecord, MailStore } from '@mailroute/store';
 import { createKeyCache, type KeyCache } from './auth.js';
+import { createLiveCache, type LiveCache } from './live-cache.js';
 import { sessionTokenOf } from './session-cookie.js';
 import { createSuppressionChecker, type SuppressionChecker } from './suppression-check.js';
 import type { WebhookDependencies } from './webhooks/types.js';
@@ -55,6 +56,10 @@ export interface ApiContext {
   readonly keys: KeyCache;
   readonly suppressions: SuppressionChecker;
   readonly request: RequestInfo;
+  /** Whether the caller's key (or console session) is still live: long-running subscriptions ask again. */
+  readonly stillSignedIn: () => Promise<boolean>;
+  /** Shared live snapshots (live.overview). */
+  readonly live: LiveCache;
   /** `Set-Cookie` values for this response (sign-in, sign-out); `apiResponseMeta` sends them. */
   readonly setCookies: string[];
 }
@@ -69,7 +74,27 @@ export function createContextFactory(deps: ApiDependencies): (request: RequestIn
   const now = deps.now ?? Date.now;
   const keys = createKeyCache(deps.store, now);
   const suppressions = createSuppressionChecker(deps.store);
-  return async (request) => ({ deps, now, keys, suppressions, request, setCookies: [], caller: await identify(keys, request) });
+  const live = createLiveCache();
+  return async (request) => {
+    const caller = await identify(keys, request);
+    return {
+      deps,
+      now,
+      keys,
+      suppressions,
+      request,
+      live,
+      setCookies: [],
+      caller,
+      stillSignedIn: () => stillSignedIn(keys, request, caller),
+    };
+  };
+}
+
+async function stillSignedIn(keys: KeyCache, request: RequestInfo, caller: Caller): Promise<boolean> {
+  if ('refusal' in caller) return false;
+  const again = await identify(keys, request);
+  return 'key' in again && again.key.id === caller.key.id;
 }
 
 async function identify(keys: KeyCache, request: RequestInfo): Promise<Caller> {

@@ -9,9 +9,11 @@ export {
 } from './context.js';
 export { type ApiErrorCode, type ApiErrorData, apiErrorCodes } from './errors.js';
 export { type AppRouter, appRouter } from './router.js';
+export type { LiveAlert, LiveBreaker, LiveOverview, LiveProvider } from './routers/live.js';
 export type { BatchResult, TimelineEntry } from './routers/mail.js';
 export type { ProviderView, RecentActivity } from './routers/providers.js';
 export type { Whoami } from './routers/session.js';
+export type { ProviderSeries, SeriesRange, SeriesView } from './routers/stats.js';
 export { CSRF_HEADER, SESSION_COOKIE, sessionTokenOf } from './session-cookie.js';
 export { OPERATOR_SCOPE } from './trpc.js';
 export {

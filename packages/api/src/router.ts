@@ -1,5 +1,6 @@
 import { alertsRouter } from './routers/alerts.js';
 import { keysRouter } from './routers/keys.js';
+import { liveRouter } from './routers/live.js';
 import { mailRouter } from './routers/mail.js';
 import { providersRouter } from './routers/providers.js';
 import { sessionRouter } from './routers/session.js';
@@ -15,6 +16,7 @@ export const appRouter = router({
   keys: keysRouter,
   alerts: alertsRouter,
   session: sessionRouter,
+  live: liveRouter,
 });
 
 export type AppRouter = typeof appRouter;

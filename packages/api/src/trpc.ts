@@ -8,6 +8,9 @@ import { unstorableTextFault } from './text-guard.js';
 const t = initTRPC.context<ApiContext>().create({
   // Never stack traces, whatever NODE_ENV says.
   isDev: false,
+  // Server-sent events (live.overview): a comment every 10 s keeps proxies from closing a quiet
+  // stream, and tells the client the server is alive; silent for 25 s, it reconnects.
+  sse: { ping: { enabled: true, intervalMs: 10_000 }, client: { reconnectAfterInactivityMs: 25_000 } },
   errorFormatter({ shape, error }) {
     const fault = toApiFault(error);
     const data: ApiErrorData = {

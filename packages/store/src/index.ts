@@ -11,6 +11,7 @@ export {
   alertKinds,
   alertNoticeKinds,
   alertStates,
+  alertTitles,
   NOTIFICATIONS_PER_ALERT,
   SERVICE_SUBJECT,
 } from './alerts.js';

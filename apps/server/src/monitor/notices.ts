@@ -1,4 +1,6 @@
-import type { AlertKind, AlertNoticeKind, AlertRecord } from '@mailroute/store';
+import { type AlertNoticeKind, type AlertRecord, alertTitles } from '@mailroute/store';
+
+export { alertTitles };
 
 /** One notice about one incident, as every channel renders it. */
 export interface Notice {
@@ -8,13 +10,6 @@ export interface Notice {
   readonly at: number;
 }
 
-/** Every kind's name for a person and its section in docs/runbook.md. */
-export const alertTitles: Record<AlertKind, { readonly title: string; readonly runbook: string }> = {
-  late_delivery: { title: 'Late delivery', runbook: 'docs/runbook.md#late-delivery' },
-  breaker_open: { title: 'Breaker open', runbook: 'docs/runbook.md#breaker-open' },
-  dead_messages: { title: 'Messages went dead', runbook: 'docs/runbook.md#messages-went-dead' },
-  all_providers_failing: { title: 'Every provider failing', runbook: 'docs/runbook.md#every-provider-failing' },
-};
 
 /** `45 s`, `12 min`, `2 h 5 min`: what an operator reads at a glance. */
 export function formatDuration(ms: number): string {
