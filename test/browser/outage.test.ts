@@ -69,4 +69,19 @@ describe('an outage on an open console', () => {
     await screenshot(tab, 'overview-recovered');
     await context.close();
   }, 60_000);
+
+  it('shows a banner while the connection is lost and recovers by itself', async () => {
+    const context = await openContext(browser);
+    const tab = await context.newPage();
+    await signIn(tab, app.url, app.adminKey, 'alerts');
+    await tab.getByRole('heading', { name: 'Alerts', level: 1 }).waitFor();
+    // The API stops answering (the browser itself stays online).
+    await context.route('**/trpc/**', (route) => route.abort('connectionrefused'));
+    const banner = tab.locator('.banner-error', { hasText: 'Connection to the server lost.' });
+    await banner.waitFor({ timeout: 10_000 });
+    await screenshot(tab, 'connection-lost');
+    await context.unroute('**/trpc/**');
+    await banner.waitFor({ state: 'detached', timeout: 10_000 });
+    await context.close();
+  }, 60_000);
 });

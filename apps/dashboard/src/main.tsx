@@ -22,7 +22,10 @@ const queryClient = new QueryClient({
   queryCache: new QueryCache({ onError: settle, onSuccess: () => connection.answered() }),
   mutationCache: new MutationCache({ onError: settle, onSuccess: () => connection.answered() }),
   defaultOptions: {
+    // The API being unreachable is news to show (the banner), whatever the browser thinks of its network.
+    mutations: { networkMode: 'always' },
     queries: {
+      networkMode: 'always',
       retry: (failures, error) => isConnectionError(error) && failures < 2,
       staleTime: 1_000,
       refetchOnWindowFocus: false,

@@ -1,5 +1,5 @@
 import type { AppRouter } from '@mailroute/api';
-import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, TRPCClientError } from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
 
@@ -20,12 +20,20 @@ export function isConnectionError(error: unknown): boolean {
 }
 
 /**
- * Same origin, so fetch sends the HttpOnly session cookie by itself; every call carries the
- * header the server demands of cookie-authenticated changes (a cross-site form cannot set it).
+ * Same origin, so fetch and EventSource send the HttpOnly session cookie by themselves; every
+ * call carries the header the server demands of cookie-authenticated changes (a cross-site form
+ * cannot set it). Subscriptions go over server-sent events, everything else in batches.
  */
 export function createClient() {
+  const url = `${location.origin}/trpc`;
   return createTRPCClient<AppRouter>({
-    links: [httpBatchLink({ url: `${location.origin}/trpc`, headers: { 'x-mailroute-csrf': '1' } })],
+    links: [
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: httpSubscriptionLink({ url }),
+        false: httpBatchLink({ url, headers: { 'x-mailroute-csrf': '1' } }),
+      }),
+    ],
   });
 }
 

@@ -38,7 +38,10 @@ export function ErrorNote({ error }: { readonly error: unknown }) {
   );
 }
 
-/** A query's three states besides data, in one place so every page shows them the same way. */
+/**
+ * A query's three states besides data, in one place so every page shows them the same way. Data
+ * already shown stays while the connection is lost: the page's banner says so once.
+ */
 export function QueryView<T>({
   query,
   empty,
@@ -54,7 +57,7 @@ export function QueryView<T>({
   if (empty !== undefined && isEmpty?.(query.data)) return <Empty>{empty}</Empty>;
   return (
     <>
-      {query.error ? <ErrorNote error={query.error} /> : null}
+      {query.error && !isConnectionError(query.error) ? <ErrorNote error={query.error} /> : null}
       {children(query.data)}
     </>
   );

@@ -8,7 +8,7 @@ import { Sparkline } from '../components/Sparkline.js';
 import { ErrorNote, QueryView } from '../components/states.js';
 import { count, duration, percent, Time } from '../format.js';
 import { type MessageKey, useLang } from '../i18n.js';
-import { useLive } from '../live.js';
+import { useLive, useLiveOverview } from '../live.js';
 import { useSession } from '../session.js';
 import { type Outputs, useTRPC } from '../trpc.js';
 
@@ -22,6 +22,7 @@ type Audit = Outputs['providers']['audit'][number];
 /** Percentiles from fewer attempts than this are drawn faint and say so. */
 const LOW_CONFIDENCE = 5;
 const WINDOWS = ['1m', '15m', '1h'] as const;
+const WINDOWS_REFRESH_MS = 15_000;
 
 export const runbookSections: Record<string, string> = {
   late_delivery: 'late-delivery',
@@ -318,7 +319,9 @@ export function OverviewPage() {
   const { can } = useSession();
   const [params, setParams] = useSearchParams();
   const range = params.get('range') === '24h' ? '24h' : '1h';
-  useLive();
+  useLiveOverview();
+  // The windows (1 min, 15 min, 1 h) age without any change for the stream to announce.
+  useLive(WINDOWS_REFRESH_MS);
   const health = useQuery(trpc.providers.health.queryOptions());
   const overview = useQuery(trpc.stats.overview.queryOptions());
   const firing = useQuery(trpc.alerts.list.queryOptions({ state: 'firing', limit: 50 }));
