@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import { Time } from '../format.js';
-import { useLang } from '../i18n.js';
+import { type MessageKey, useLang } from '../i18n.js';
 import type { Outputs } from '../trpc.js';
 
 type Series = Outputs['stats']['series'];
@@ -15,7 +15,7 @@ const sum = (arrays: readonly (readonly number[])[], length: number) =>
  * time axis; the list under the chart says the same in words (a canvas is not read aloud).
  */
 export function FailoverTimeline({ series }: { readonly series: Series }) {
-  const { t } = useLang();
+  const { t, lang } = useLang();
   const host = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -32,15 +32,16 @@ export function FailoverTimeline({ series }: { readonly series: Series }) {
       series.providers.map((provider) => provider.operatorActions),
       length,
     ).map((n) => (n > 0 ? n : null));
+    const clock = new Intl.DateTimeFormat(lang === 'ja' ? 'ja-JP' : 'en-GB', { hour: '2-digit', minute: '2-digit', hour12: false });
     const plot = new uPlot(
       {
         width: Math.max(320, element.clientWidth),
         height: 180,
-        legend: { show: true },
+        legend: { show: true, live: false },
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(2, max)] } },
-        axes: [{}, { label: t('timeline.perBucket'), size: 50 }],
+        axes: [{ values: (_u, splits) => splits.map((at) => clock.format(at * 1000)) }, { label: t('timeline.perBucket'), size: 50 }],
         series: [
-          {},
+          { label: t('timeline.time') },
           ...series.providers.map((provider, index) => ({
             label: `${t('timeline.failoversTo')} ${provider.provider}`,
             stroke: COLORS[index % COLORS.length] ?? '#1f5fd1',
@@ -54,18 +55,18 @@ export function FailoverTimeline({ series }: { readonly series: Series }) {
       element,
     );
     return () => plot.destroy();
-  }, [series, t]);
+  }, [series, t, lang]);
 
   const events = [
     ...series.breakerEvents.map((event) => ({
       at: event.at,
       key: `b-${event.process}-${event.provider}-${event.at}`,
-      text: `${event.provider}: ${t('timeline.breaker')} ${event.from ?? '∅'} → ${event.to}`,
+      text: `${event.provider}: ${t('timeline.breaker')} ${event.from ? t(`breaker.${event.from}` as MessageKey) : '∅'} → ${t(`breaker.${event.to}` as MessageKey)}`,
     })),
     ...(series.operatorActions ?? []).map((action) => ({
       at: action.at,
       key: `a-${action.id}`,
-      text: `${action.provider}: ${action.before.state} → ${action.after.state}${action.actor ? ` (${action.actor.keyName})` : ''}${action.note ? ` — ${action.note}` : ''}`,
+      text: `${action.provider}: ${t(`providerState.${action.before.state}` as MessageKey)} → ${t(`providerState.${action.after.state}` as MessageKey)}${action.actor ? ` (${action.actor.keyName})` : ''}${action.note ? ` — ${action.note}` : ''}`,
     })),
   ]
     .sort((a, b) => b.at - a.at)

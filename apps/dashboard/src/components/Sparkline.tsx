@@ -36,7 +36,7 @@ export function Sparkline({
         select: { show: false, left: 0, top: 0, width: 0, height: 0 },
         axes: [{ show: false }, { show: false }],
         scales: { x: { time: true }, y: { range: (_u, min, dataMax) => [Math.min(0, min), max ?? dataMax] } },
-        series: [{}, { stroke: '#2563eb', width: 1.5, fill: 'rgba(37, 99, 235, 0.12)', spanGaps: false }],
+        series: [{}, { stroke: '#2563eb', width: 1.5, fill: 'rgba(37, 99, 235, 0.12)', spanGaps: false, points: { show: true, size: 4 } }],
       },
       [[], []],
       host,

@@ -72,6 +72,7 @@ export const en = {
   'card.by': 'by {name}',
   'card.byCli': 'from the command line',
   'timeline.title': 'Failover timeline',
+  'timeline.time': 'Time',
   'timeline.range': 'Time range',
   'timeline.range.1h': 'Last hour (1-minute buckets)',
   'timeline.range.24h': 'Last day (10-minute buckets)',

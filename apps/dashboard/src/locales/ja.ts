@@ -73,6 +73,7 @@ export const ja: Record<keyof typeof en, string> = {
   'card.by': '{name} による',
   'card.byCli': 'コマンドラインから',
   'timeline.title': 'フェイルオーバーのタイムライン',
+  'timeline.time': '時刻',
   'timeline.range': '期間',
   'timeline.range.1h': '直近1時間（1分単位）',
   'timeline.range.24h': '直近1日（10分単位）',
