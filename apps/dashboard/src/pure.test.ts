@@ -4,6 +4,7 @@ import { duration, percent, utcText } from './format.js';
 import { initialLang, translate } from './i18n.js';
 import { en } from './locales/en.js';
 import { ja } from './locales/ja.js';
+import { lastOutage } from './pages/Recovery.js';
 
 describe('language', () => {
   test('the URL wins, then the stored choice, then the browser', () => {
@@ -42,5 +43,20 @@ describe('HTML preview document', () => {
     expect(blocked).toContain('img-src data: cid:;');
     expect(blocked).toContain("default-src 'none'");
     expect(htmlDocument('<p>x</p>', true)).toContain('img-src data: cid: https: http:');
+  });
+});
+
+describe('outage preset', () => {
+  test('the latest open-to-closed stretch of any provider, or one still open', () => {
+    const events = [
+      { provider: 'sendgrid', to: 'open', at: 100 },
+      { provider: 'sendgrid', to: 'half_open', at: 150 },
+      { provider: 'sendgrid', to: 'closed', at: 200 },
+      { provider: 'ses', to: 'open', at: 300 },
+      { provider: 'ses', to: 'closed', at: 450 },
+    ];
+    expect(lastOutage(events)).toEqual({ subject: 'ses', startedAt: 300, resolvedAt: 450 });
+    expect(lastOutage([...events, { provider: 'smtp', to: 'open', at: 500 }])).toEqual({ subject: 'smtp', startedAt: 500 });
+    expect(lastOutage([])).toBeUndefined();
   });
 });

@@ -49,6 +49,27 @@ function filterOf(params: URLSearchParams): Filter {
   return filter;
 }
 
+interface Outage {
+  readonly subject: string;
+  readonly startedAt: number;
+  readonly resolvedAt?: number;
+}
+
+/** The latest stretch in which a provider's breaker was open in some process, from the day's breaker changes. */
+export function lastOutage(events: readonly { provider: string; to: string; at: number }[]): Outage | undefined {
+  let latest: Outage | undefined;
+  const open = new Map<string, number>();
+  for (const event of [...events].sort((a, b) => a.at - b.at)) {
+    if (event.to === 'open' && !open.has(event.provider)) open.set(event.provider, event.at);
+    if (event.to === 'closed' && open.has(event.provider)) {
+      latest = { subject: event.provider, startedAt: open.get(event.provider) ?? event.at, resolvedAt: event.at };
+      open.delete(event.provider);
+    }
+  }
+  for (const [provider, at] of open) if (!latest || at > latest.startedAt) latest = { subject: provider, startedAt: at };
+  return latest;
+}
+
 function requeuedLink(report: Report, since: number): string {
   const q =
     report.requeuedIds.length <= TYPE_TO_CONFIRM_ABOVE ? `id:${report.requeuedIds.join(',')}` : `after:${new Date(since).toISOString()}`;
@@ -76,7 +97,8 @@ export function RecoveryPage() {
   const [params, setParams] = useSearchParams();
   const filter = filterOf(params);
   const providers = useQuery(trpc.providers.list.queryOptions());
-  const lastOutage = useQuery(trpc.alerts.list.queryOptions({ kind: 'breaker_open', limit: 1 }));
+  const lastAlert = useQuery(trpc.alerts.list.queryOptions({ kind: 'breaker_open', limit: 1 }));
+  const day = useQuery(trpc.stats.series.queryOptions({ range: '24h' }));
   const [typed, setTyped] = useState('');
   const [confirming, setConfirming] = useState(false);
   const [startedAt, setStartedAt] = useState(0);
@@ -108,7 +130,8 @@ export function RecoveryPage() {
 
   const preview = dryRun.data?.total;
   const needsTyping = (preview?.requeued ?? 0) > TYPE_TO_CONFIRM_ABOVE;
-  const outage = lastOutage.data?.items[0];
+  const alert = lastAlert.data?.items[0];
+  const outage: Outage | undefined = alert ?? lastOutage(day.data?.breakerEvents ?? []);
 
   return (
     <>
