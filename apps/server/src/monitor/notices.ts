@@ -1,3 +1,4 @@
+import { unsentStatuses } from '@mailroute/core';
 import { type AlertNoticeKind, type AlertRecord, alertTitles } from '@mailroute/store';
 
 export { alertTitles };
@@ -8,8 +9,33 @@ export interface Notice {
   readonly alert: AlertRecord;
   /** When the notice is sent (epoch ms). */
   readonly at: number;
+  /** The console view for this incident, when `dashboard.publicUrl` is set. */
+  readonly link?: string;
 }
 
+/**
+ * The console view that shows an incident (`dashboard.publicUrl` is the console's address):
+ * a breaker on the overview with that provider picked, late mail in the message search,
+ * dead mail in recovery, and the whole service on the overview.
+ */
+export function consoleLink(publicUrl: string, alert: AlertRecord, deadWindowMs: number): string {
+  const base = publicUrl.endsWith('/') ? publicUrl : `${publicUrl}/`;
+  const view = (path: string, params: Record<string, string>) => {
+    const url = new URL(path, base);
+    for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+    return url.toString();
+  };
+  switch (alert.kind) {
+    case 'breaker_open':
+      return view('./', { range: '1h', provider: alert.subject });
+    case 'late_delivery':
+      return view('messages', { q: `status:${unsentStatuses.join(',')}` });
+    case 'dead_messages':
+      return view('recovery', { status: 'dead', from: new Date(alert.startedAt - deadWindowMs).toISOString() });
+    case 'all_providers_failing':
+      return view('./', { range: '1h' });
+  }
+}
 
 /** `45 s`, `12 min`, `2 h 5 min`: what an operator reads at a glance. */
 export function formatDuration(ms: number): string {

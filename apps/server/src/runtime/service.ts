@@ -154,6 +154,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         providerNames: () => config.providers.map((provider) => provider.name),
         logger,
         staleAfterMs: config.health.staleAfterMs,
+        ...(config.dashboard.publicUrl === undefined ? {} : { dashboardUrl: config.dashboard.publicUrl }),
       });
       monitor.start();
     }
