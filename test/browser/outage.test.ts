@@ -63,6 +63,12 @@ describe('an outage on an open console', () => {
     console.log(`breaker open shown ${shownAfterMs} ms after SendGrid started failing`);
     expect(shownAfterMs).toBeLessThan(5_000);
 
+    // The view a breaker_open alert notice links to: the overview with SendGrid picked.
+    await tab.goto(`${app.url}/dashboard/?range=1h&provider=sendgrid`);
+    await tab.getByText('Showing sendgrid only (picked by the link).').waitFor();
+    expect(await tab.locator('[data-provider="sendgrid"]').getAttribute('aria-current')).toBe('true');
+    expect(await tab.locator('[data-provider="ses"]').getAttribute('aria-current')).toBeNull();
+
     app.sendgrid.normal();
     await sendgrid.getByText('Breaker not open in any of 1 processes').waitFor({ timeout: 15_000 });
     await sendgrid.locator('.breakers .breaker-closed').waitFor({ timeout: 15_000 });

@@ -73,6 +73,8 @@ export const en = {
   'card.byCli': 'from the command line',
   'timeline.title': 'Failover timeline',
   'timeline.time': 'Time',
+  'timeline.only': 'Showing {provider} only (picked by the link).',
+  'timeline.showAll': 'Show every provider',
   'timeline.range': 'Time range',
   'timeline.range.1h': 'Last hour (1-minute buckets)',
   'timeline.range.24h': 'Last day (10-minute buckets)',

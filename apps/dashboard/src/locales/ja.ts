@@ -74,6 +74,8 @@ export const ja: Record<keyof typeof en, string> = {
   'card.byCli': 'コマンドラインから',
   'timeline.title': 'フェイルオーバーのタイムライン',
   'timeline.time': '時刻',
+  'timeline.only': '{provider} のみ表示しています（リンクで選択）。',
+  'timeline.showAll': 'すべてのプロバイダーを表示',
   'timeline.range': '期間',
   'timeline.range.1h': '直近1時間（1分単位）',
   'timeline.range.24h': '直近1日（10分単位）',

@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { FailoverTimeline } from '../components/FailoverTimeline.js';
 import { ProviderStateDialog } from '../components/ProviderStateDialog.js';
@@ -227,18 +227,26 @@ function ProviderCard({
   provider,
   line,
   audit,
+  picked,
 }: {
   readonly provider: Provider;
   readonly line: { x: number[]; y: (number | null)[] } | undefined;
   readonly audit: readonly Audit[];
+  readonly picked: boolean;
 }) {
   const { t } = useLang();
   const [changing, setChanging] = useState(false);
+  const ref = useRef<HTMLElement>(null);
+  useEffect(() => {
+    if (picked) ref.current?.scrollIntoView({ block: 'nearest' });
+  }, [picked]);
   const categories = Object.entries(provider.windows['15m'].failedByCategory).filter(([, n]) => n > 0);
   const openBreaker = provider.openIn > 0;
   return (
     <article
-      className={`card ${openBreaker ? 'card-bad' : ''}`}
+      ref={ref}
+      aria-current={picked ? 'true' : undefined}
+      className={`card ${openBreaker ? 'card-bad' : ''} ${picked ? 'card-picked' : ''}`}
       aria-labelledby={`provider-${provider.name}`}
       data-provider={provider.name}
     >
@@ -319,13 +327,15 @@ export function OverviewPage() {
   const { can } = useSession();
   const [params, setParams] = useSearchParams();
   const range = params.get('range') === '24h' ? '24h' : '1h';
+  // Alert notices link here with the provider at fault picked: its card is marked and the timeline shows it alone.
+  const picked = params.get('provider') ?? undefined;
   useLiveOverview();
   // The windows (1 min, 15 min, 1 h) age without any change for the stream to announce.
   useLive(WINDOWS_REFRESH_MS);
   const health = useQuery(trpc.providers.health.queryOptions());
   const overview = useQuery(trpc.stats.overview.queryOptions());
   const firing = useQuery(trpc.alerts.list.queryOptions({ state: 'firing', limit: 50 }));
-  const series = useQuery(trpc.stats.series.queryOptions({ range }));
+  const series = useQuery(trpc.stats.series.queryOptions(picked ? { range, provider: picked } : { range }));
   const audit = useQuery(trpc.providers.audit.queryOptions({ limit: 100 }, { enabled: can('operator') }));
   const alerts = firing.data?.items ?? [];
   const auditOf = (provider: string) => (audit.data ?? []).filter((entry) => entry.provider === provider);
@@ -344,6 +354,7 @@ export function OverviewPage() {
                 provider={provider}
                 line={rateLine(series.data, provider.name)}
                 audit={auditOf(provider.name)}
+                picked={provider.name === picked}
               />
             ))}
           </div>
@@ -371,6 +382,11 @@ export function OverviewPage() {
           ))}
         </fieldset>
       </div>
+      {picked && (
+        <p>
+          {t('timeline.only', { provider: picked })} <Link to={`/?range=${range}`}>{t('timeline.showAll')}</Link>
+        </p>
+      )}
       <QueryView query={series}>{(data) => <FailoverTimeline series={data} />}</QueryView>
     </>
   );
