@@ -212,6 +212,28 @@ describe('console in the browser', () => {
     expect(Date.parse(preset.get('from') ?? '')).toBeGreaterThan(Date.now() - 10 * 60_000);
   }, 60_000);
 
+  it('shows a message’s HTML in a sandbox: no script runs, remote images only on request', async () => {
+    const { id } = await app.client.mail.send.mutate({
+      from: 'desk@hotel.example',
+      to: ['guest@example.org'],
+      subject: 'HTML with a script and a tracker',
+      html: '<p id="body">Welcome</p><script>document.getElementById("body").textContent = "script ran"</script><img src="http://127.0.0.1:9/pixel.gif" alt="tracker">',
+      text: 'Welcome',
+    });
+    const tab = await page();
+    await signIn(tab, app.url, app.adminKey, `messages/${id}`);
+    const frame = tab.locator('iframe[title="HTML part"]');
+    await frame.waitFor();
+    expect(await frame.getAttribute('sandbox')).toBe('');
+    expect(await frame.contentFrame().locator('#body').textContent()).toBe('Welcome');
+    expect(await tab.getByText('Remote images are blocked.').isVisible()).toBe(true);
+    expect(await frame.getAttribute('srcdoc')).toContain('img-src data: cid:;');
+    await screenshot(tab, 'message-html');
+    await tab.getByRole('button', { name: 'Load remote images' }).click();
+    await expect.poll(() => frame.getAttribute('srcdoc')).toContain('img-src data: cid: https: http:');
+    expect(await frame.contentFrame().locator('#body').textContent()).toBe('Welcome');
+  }, 40_000);
+
   it('7. switches to Japanese, and a Japanese browser starts in Japanese', async () => {
     const tab = await page();
     await signIn(tab, app.url, app.adminKey);
