@@ -5,7 +5,7 @@ import { workspaceTestConfig } from '../vitest.shared.js';
 // load, breaker timings); two of them sharing two cores make each other's timings lie.
 export default mergeConfig(
   workspaceTestConfig({
-    include: ['integration/**/*.test.ts', 'chaos/**/*.test.ts', 'e2e/**/*.test.ts', 'security/**/*.test.ts'],
+    include: ['integration/**/*.test.ts', 'chaos/**/*.test.ts', 'e2e/**/*.test.ts', 'security/**/*.test.ts', 'browser/**/*.test.ts'],
     testTimeout: 60_000,
   }),
   defineConfig({ test: { fileParallelism: false } }),

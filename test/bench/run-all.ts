@@ -1,3 +1,4 @@
+import { runDashboardBundle } from './dashboard-bundle.js';
 import { runDispatch } from './dispatch.js';
 import { runFailover } from './failover.js';
 import { runHttpSend } from './http-send.js';
@@ -18,3 +19,4 @@ await runQueueMemory();
 await runHttpSend();
 await runWebhookIngest();
 await runProviderHealth();
+await runDashboardBundle();

@@ -7,7 +7,16 @@ import {
   SEARCH_QUERY_MAX_LENGTH,
   type SearchQuery,
 } from '@mailroute/core';
-import type { ApiKeyRecord, AttemptView, EventEffect, EventView, MessageDetail, MessageFilter, TransitionView } from '@mailroute/store';
+import type {
+  ApiKeyRecord,
+  AttemptView,
+  EnqueueResult,
+  EventEffect,
+  EventView,
+  MessageDetail,
+  MessageFilter,
+  TransitionView,
+} from '@mailroute/store';
 import { EXPORT_PAGE_MAX, type ExportRow } from '@mailroute/store';
 import { z } from 'zod';
 import type { ApiDependencies } from '../context.js';
@@ -152,7 +161,7 @@ export const mailRouter = router({
   /** Stores one message; answers only after the commit. A repeated idempotency key answers the first message. */
   send: scoped('send')
     .input(messageInput)
-    .mutation(async ({ ctx, input }) => {
+    .mutation(async ({ ctx, input }): Promise<Omit<EnqueueResult, 'conflict'>> => {
       chargeMessages(ctx, 1);
       const fault =
         senderFault(input, await ctx.senders.policy(ctx.tenantId), ctx.tenantId) ??

@@ -1,0 +1,24 @@
+import { type ButtonHTMLAttributes, useId } from 'react';
+import { useLang } from '../i18n.js';
+import { type Scope, useSession } from '../session.js';
+
+/** A button for an action the key may lack: disabled, it says which scope is missing. */
+export function ScopedButton({ scope, children, disabled, ...rest }: ButtonHTMLAttributes<HTMLButtonElement> & { readonly scope: Scope }) {
+  const { can } = useSession();
+  const { t } = useLang();
+  const id = useId();
+  const allowed = can(scope);
+  return (
+    <span className="scoped">
+      <button type="button" {...rest} disabled={!allowed || disabled} aria-describedby={allowed ? undefined : id}>
+        {children}
+      </button>
+      {!allowed && (
+        <span id={id} className="needs-scope">
+          <span aria-hidden="true">⊘ </span>
+          {t('scope.missing', { scope })}
+        </span>
+      )}
+    </span>
+  );
+}
