@@ -30,6 +30,14 @@ export interface AlertNotificationRecord {
 }
 
 /** One incident, from the check that raised it to the check that saw it clear. */
+/** Every kind's name for a person and its section in docs/runbook.md. */
+export const alertTitles: Record<AlertKind, { readonly title: string; readonly runbook: string }> = {
+  late_delivery: { title: 'Late delivery', runbook: 'docs/runbook.md#late-delivery' },
+  breaker_open: { title: 'Breaker open', runbook: 'docs/runbook.md#breaker-open' },
+  dead_messages: { title: 'Messages went dead', runbook: 'docs/runbook.md#messages-went-dead' },
+  all_providers_failing: { title: 'Every provider failing', runbook: 'docs/runbook.md#every-provider-failing' },
+};
+
 export interface AlertRecord {
   readonly id: string;
   readonly kind: AlertKind;
@@ -57,6 +65,11 @@ export interface AlertCondition {
   readonly subject: string;
   readonly summary: string;
   readonly detail: Readonly<Record<string, unknown>>;
+  /**
+   * When the condition began (a breaker left closed, the first message became late), if the
+   * check knows; a new incident starts then rather than when the check noticed. Never later than now.
+   */
+  readonly startedAt?: number;
 }
 
 export interface AlertListRequest {
@@ -107,6 +120,7 @@ const conditionSchema = z.strictObject({
   subject: z.string().min(1).max(200),
   summary: z.string().min(1).max(2_000),
   detail: z.record(z.string(), z.unknown()),
+  startedAt: z.number().int().min(0).optional(),
 });
 
 const alertListSchema = z.strictObject({
@@ -180,7 +194,7 @@ export function createAlertApi(ctx: StoreContext): AlertApi {
             state: 'firing',
             summary: input.summary,
             detail: json(input.detail),
-            startedAt: new Date(now),
+            startedAt: new Date(Math.min(input.startedAt ?? now, now)),
           },
         });
         return { alert: toAlert(row), opened: true };
@@ -258,7 +272,7 @@ export function createAlertApi(ctx: StoreContext): AlertApi {
           ...(parsed.kind ? { kind: parsed.kind } : {}),
           ...(parsed.subject ? { subject: parsed.subject } : {}),
           ...(Object.keys(startedAt).length > 0 ? { startedAt } : {}),
-          // Ids are UUIDv7 made when the incident opened: their order is the order of starts.
+          // Ids are UUIDv7 made when the incident opened: newest opened first.
           ...(parsed.cursor ? { id: { lt: parsed.cursor } } : {}),
         },
         orderBy: { id: 'desc' },

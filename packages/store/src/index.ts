@@ -11,10 +11,11 @@ export {
   alertKinds,
   alertNoticeKinds,
   alertStates,
+  alertTitles,
   NOTIFICATIONS_PER_ALERT,
   SERVICE_SUBJECT,
 } from './alerts.js';
-export type { AlertInputApi, DeadMessageReport } from './alerts-inputs.js';
+export type { AlertInputApi, DeadMessageReport, FailingSpell, ProviderAnswer } from './alerts-inputs.js';
 export { type ApiKeyApi, type ApiKeyRecord, type ApiKeyScope, apiKeyScopes, type CreatedApiKey, hashApiKey } from './api-keys.js';
 export { DEFAULT_TENANT } from './context.js';
 export { DEFAULT_DATABASE_URL, type Dialect, dialectOf } from './dialect.js';
@@ -31,7 +32,7 @@ export {
   type ProviderState,
   providerStates,
 } from './filters.js';
-export type { HeartbeatApi, HeartbeatInput, ProcessBreaker, ProcessHeartbeat } from './heartbeats.js';
+export type { BreakerEvent, HeartbeatApi, HeartbeatInput, ProcessBreaker, ProcessHeartbeat } from './heartbeats.js';
 export type { LeaseApi } from './leases.js';
 export { createMigration, type MigrateResult, migrateDatabase, pendingSchemaChange, type SchemaChangeOptions } from './migrate.js';
 export type {
@@ -53,6 +54,7 @@ export {
   type ProviderHealthRequest,
   type WindowTally,
 } from './provider-activity.js';
+export type { ProviderActor, ProviderAuditApi, ProviderAuditRecord, ProviderAuditRequest } from './provider-audit.js';
 export { checkDatabase, type DatabaseReadiness } from './readiness.js';
 export {
   type KeptBackMessage,
@@ -71,6 +73,9 @@ export type {
   SuppressedRecipientView,
   TransitionView,
 } from './rows.js';
+export type { MessageSearchApi, SearchRequest } from './search.js';
 export type { SenderApi } from './senders.js';
+export type { AttemptBucket, SeriesApi, SeriesRequest } from './series.js';
+export type { CreatedSession, SessionApi } from './sessions.js';
 export { createStore, type MailStore, type StoreOptions, type StoreStats } from './store.js';
 export type { SuppressionApi, SuppressionRecord } from './suppressions.js';
