@@ -76,7 +76,6 @@ const OPTIONS: Record<string, readonly string[]> = {
   providers: ['--window', '--note', '--url', '--api-key', '--config'],
   alerts: ['--state', '--kind', '--subject', '--since', '--until', '--limit', '--cursor', '--json', '--url', '--api-key'],
   config: ['--config'],
-  senders: ['--tenant', '--config'],
 };
 
 describe('CLI', () => {
