@@ -69,7 +69,7 @@ ${TIMES}
   --output FILE     write here (created owner-only) instead of standard output; -o
   --page-size N     messages per request, 1 to 5000 (default 1000)
 ${REMOTE}`,
-  keys: `usage: mailroute keys create --name NAME [--scopes SCOPE,...] [--tenant ID] [--config FILE]
+  keys: `usage: mailroute keys create --name NAME [--scopes send,read,admin,operator] [--tenant ID] [--config FILE]
        mailroute keys list [--tenant ID] [--config FILE]
        mailroute keys revoke KEY_ID [--config FILE]
 
@@ -77,14 +77,23 @@ manages API keys directly on the database (no server needed)
 
 options:
   --name NAME       create: the key's name
-  --scopes LIST     create: comma-separated send, read, admin, operator (default send; see README)
+  --scopes LIST     create: comma-separated scopes (default send)
   --tenant ID       create: the key's tenant (default: default); list: only this tenant's keys
-${CONFIG}`,
+${CONFIG}
+
+scopes:
+  send              send and cancel mail, in the key's tenant
+  read              its tenant's mail, stats and provider health (no other tenant's ids or addresses)
+  admin             send and read, plus retry, suppressions and the tenant's keys (not operator keys)
+  operator          the whole service: provider states, full provider errors, alerts, processes,
+                    every tenant's keys and senders; implies admin in its own tenant`,
   senders: `usage: mailroute senders list [--tenant ID] [--config FILE]
        mailroute senders set TENANT [SENDER ...] [--config FILE]
 
-the senders each tenant may use in from (domains or addresses), directly on the database;
-set replaces the tenant's whole list, with no SENDER it removes it
+the senders each tenant may use in from, directly on the database (no server needed): a domain
+(hotel.example: any address at exactly that domain) or one address; set replaces the tenant's
+whole list, with no SENDER it removes it. Without a list the default tenant may send from any
+address and every other tenant from none. Running servers apply a change within 5 s.
 
 options:
   --tenant ID       list: only this tenant's senders
@@ -92,8 +101,8 @@ ${CONFIG}`,
   providers: `usage: mailroute providers [--window MINUTES] [options]
        mailroute providers enable|drain|disable|force-open NAME [--note TEXT] [options]
 
-without an action: provider health through the API (scope read); with one: an operator
-decision every process obeys
+without an action: provider health through the API (scope read; an operator key sees every
+process and every provider error whole); with one: a decision every process obeys (scope operator)
 
 options:
   --window MINUTES  health over the last MINUTES, whole minutes from 1 to 10080 (default 15)
@@ -101,7 +110,7 @@ options:
 ${REMOTE}`,
   alerts: `usage: mailroute alerts [filters] [--limit N] [--json] [options]
 
-alert history through the API, newest first: incidents, notices, summaries
+alert history through the API, newest first: incidents, notices, summaries (scope operator)
 
 options:
   --state S         firing or resolved

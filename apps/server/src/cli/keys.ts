@@ -1,19 +1,10 @@
 import { type ApiKeyRecord, type ApiKeyScope, apiKeyScopes, createStore, isStoreError, type MailStore } from '@mailroute/store';
 import { readConfig, resolveConfigSource } from '../config/source.js';
+import { COMMAND_HELP } from './help.js';
 import { type CliIo, type Command, EXIT_OK, parseFlags, println, UsageError } from './io.js';
 import { formatTable } from './output.js';
 
-const USAGE = `usage: mailroute keys create --name NAME [--scopes SCOPE,...] [--tenant ID]
-       mailroute keys list [--tenant ID]
-       mailroute keys revoke KEY_ID
-
-scopes (default send):
-  send      send and cancel mail, in the key's tenant
-  read      read its tenant's mail, stats, provider health (no other tenant's ids or addresses)
-  admin     send and read, plus retry, suppressions and the tenant's keys (not operator keys)
-  operator  the whole service: provider states, full provider errors, alerts, processes,
-            every tenant's keys and senders; implies admin in its own tenant
---tenant  the key's tenant (default: default)`;
+const USAGE = COMMAND_HELP.keys;
 
 /**
  * Works on the database directly, not through the API: the operator needs it before any key

@@ -1,14 +1,10 @@
 import { createStore, isStoreError, type MailStore } from '@mailroute/store';
 import { readConfig, resolveConfigSource } from '../config/source.js';
+import { COMMAND_HELP } from './help.js';
 import { type CliIo, type Command, EXIT_OK, parseFlags, println, UsageError } from './io.js';
 import { formatTable } from './output.js';
 
-const USAGE = `usage: mailroute senders list [--tenant ID]
-       mailroute senders set TENANT [SENDER ...]
-
-A sender is a domain (hotel.example: any address at exactly that domain) or one address.
-set replaces the tenant's whole list; with no SENDER it removes it. Without a list the
-default tenant may send from any address and every other tenant from none.`;
+const USAGE = COMMAND_HELP.senders;
 
 /** Works on the database directly, like `keys`: whoever can read the configuration can reach the database anyway. */
 export const sendersCommand: Command = async (args, io) => {

@@ -1,59 +1,45 @@
-import { join } from 'node:path';
 import { createMailrouteClient, errorCodeOf, type MailrouteClient } from '@mailroute/client';
 import { type SmtpStandin, startSmtpStandin } from '@mailroute/standins/smtp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from './support/mail.js';
-import { adminKey, runMailroute, type ServerProcess, spawnMailroute, workDir, writeConfig } from './support/server-process.js';
+import { until } from '../e2e/support/mail.js';
+import { runMailroute } from '../e2e/support/server-process.js';
+import { createKey, type SecurityServer, startBuiltServer } from './support/server.js';
 
 /**
- * Two tenants on the real server process, as a tenant's key-holder would probe it: the
- * provider's words about one tenant's mail never reach the other tenant, a tenant's admin
- * cannot change a provider for everyone, and a tenant sends only from its own senders.
+ * Two tenants on the built server, as a tenant's key-holder would probe it: the provider's
+ * words about one tenant's mail never reach the other tenant, a tenant's admin cannot change a
+ * provider for everyone, and a tenant sends only from its own senders.
  */
 
-const OPERATOR_KEY = adminKey();
 const SECRET_GUEST = 'Secret.Guest@hotel-guests.example';
 
-let dir: ReturnType<typeof workDir>;
 let smtp: SmtpStandin;
-let server: ServerProcess;
+let server: SecurityServer;
 let url: string;
-let config: string;
 let operator: MailrouteClient;
 
-async function createKey(name: string, tenant: string, scopes: string): Promise<string> {
-  const result = await runMailroute(['keys', 'create', '--name', name, '--tenant', tenant, '--scopes', scopes, '--config', config], {
-    cwd: dir.path,
-  });
-  expect(result.code, result.stderr).toBe(0);
-  const key = /\n {2}(mr_\S+)/.exec(result.stdout)?.[1];
-  if (!key) throw new Error(`no key in: ${result.stdout}`);
-  return key;
-}
+const keyOf = (name: string, tenant: string, scopes: string) => createKey(server, name, scopes, ['--tenant', tenant]);
+const cli = (args: readonly string[]) => runMailroute(args, { cwd: server.dir, built: true });
 
 beforeAll(async () => {
-  dir = workDir('scopes');
   smtp = await startSmtpStandin();
-  config = writeConfig(join(dir.path, 'mailroute.json'), {
-    database: { url: `file:${join(dir.path, 'mailroute.db')}` },
-    providers: [{ type: 'smtp', name: 'relay', host: '127.0.0.1', port: smtp.port }],
-    server: { port: 0 },
+  server = await startBuiltServer({
+    name: 'scopes',
+    config: { providers: [{ type: 'smtp', name: 'relay', host: '127.0.0.1', port: smtp.port }] },
   });
-  server = spawnMailroute({ args: ['serve', '--config', config], cwd: dir.path, env: { MAILROUTE_ADMIN_KEY: OPERATOR_KEY } });
-  url = await server.url;
-  operator = createMailrouteClient({ url, apiKey: OPERATOR_KEY });
+  url = server.url;
+  operator = createMailrouteClient({ url, apiKey: server.adminKey });
 }, 40_000);
 
 afterAll(async () => {
-  await server?.kill('SIGTERM');
+  await server?.stop();
   await smtp?.close();
-  dir?.remove();
 });
 
-describe('tenants on the running server', () => {
+describe('tenants on the built server', () => {
   it('a provider error quoting tenant A’s recipient and message reaches A and the operator, never tenant B', async () => {
-    const hotel = createMailrouteClient({ url, apiKey: await createKey('hotel app', 'hotel', 'send,read') });
-    const spaKeys = { read: await createKey('spa dashboard', 'spa', 'read'), admin: await createKey('spa admin', 'spa', 'admin') };
+    const hotel = createMailrouteClient({ url, apiKey: await keyOf('hotel app', 'hotel', 'send,read') });
+    const spaKeys = { read: await keyOf('spa dashboard', 'spa', 'read'), admin: await keyOf('spa admin', 'spa', 'admin') };
     await operator.senders.set.mutate({ tenantId: 'hotel', senders: ['hotel.example'] });
 
     smtp.faults.refuse.rcpt = { code: 451, message: `4.3.0 <${SECRET_GUEST}>: mailbox busy, try again later` };
@@ -86,26 +72,26 @@ describe('tenants on the running server', () => {
   });
 
   it('a tenant’s admin key cannot drain a provider, through the API or the CLI; the operator can', async () => {
-    const spaAdmin = await createKey('spa admin 2', 'spa', 'admin');
+    const spaAdmin = await keyOf('spa admin 2', 'spa', 'admin');
     const refused = await createMailrouteClient({ url, apiKey: spaAdmin })
       .providers.setState.mutate({ provider: 'relay', state: 'drained' })
       .catch((error: unknown) => error);
     expect(errorCodeOf(refused)).toBe('FORBIDDEN');
     expect(String(refused)).toContain('lacks the operator scope');
-    const cli = await runMailroute(['providers', 'drain', 'relay', '--url', url, '--api-key', spaAdmin], { cwd: dir.path });
-    expect(cli.code).toBe(1);
-    expect(cli.stderr).toContain('operator scope');
+    const fromCli = await cli(['providers', 'drain', 'relay', '--url', url, '--api-key', spaAdmin]);
+    expect(fromCli.code).toBe(1);
+    expect(fromCli.stderr).toContain('operator scope');
     expect((await operator.providers.list.query())[0]?.state).toBe('enabled');
 
-    const drained = await runMailroute(['providers', 'drain', 'relay', '--url', url, '--api-key', OPERATOR_KEY], { cwd: dir.path });
+    const drained = await cli(['providers', 'drain', 'relay', '--url', url, '--api-key', server.adminKey]);
     expect(drained.code, drained.stderr).toBe(0);
     expect((await operator.providers.list.query())[0]?.state).toBe('drained');
     await operator.providers.setState.mutate({ provider: 'relay', state: 'enabled' });
   });
 
   it('a tenant sends only from its senders (403 SENDER_NOT_ALLOWED over HTTP); the default tenant from any', async () => {
-    const spaSend = await createKey('spa app', 'spa', 'send');
-    const set = await runMailroute(['senders', 'set', 'spa', 'spa.example', '--config', config], { cwd: dir.path });
+    const spaSend = await keyOf('spa app', 'spa', 'send');
+    const set = await cli(['senders', 'set', 'spa', 'spa.example', '--config', server.configPath]);
     expect(set.code, set.stderr).toBe(0);
     const post = (from: string) =>
       fetch(`${url}/trpc/mail.send`, {
