@@ -23,6 +23,10 @@ export const apiErrorCodes = {
   },
   NOT_FOUND: { trpc: 'NOT_FOUND', description: 'No such message, key or procedure (for this tenant).' },
   INVALID_STATE: { trpc: 'CONFLICT', description: 'The message is not in a state that allows this (e.g. cancelling sent mail).' },
+  IDEMPOTENCY_CONFLICT: {
+    trpc: 'CONFLICT',
+    description: 'The idempotency key was used before for a message with other content; the message names the original id.',
+  },
   RATE_LIMITED: {
     trpc: 'TOO_MANY_REQUESTS',
     description: 'Too many requests or messages for this key (without one, this address); retry after Retry-After.',

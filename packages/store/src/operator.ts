@@ -17,6 +17,7 @@ import {
   parseInput,
   providerStates,
 } from './filters.js';
+import { type ProviderActor, recordProviderAudit } from './provider-audit.js';
 import {
   attemptFromRow,
   eventFromRow,
@@ -25,6 +26,7 @@ import {
   type MessageSummary,
   messageFromRow,
   requeuedFields,
+  type SuppressedRecipientView,
   summaryFromRow,
   summarySelect,
   transitionFromRow,
@@ -81,6 +83,7 @@ export function createOperatorApi(ctx: StoreContext) {
         attempts: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }] },
         transitions: { orderBy: [{ at: 'asc' }, { id: 'asc' }] },
         events: { select: eventViewSelect, orderBy: [{ occurredAt: 'asc' }, { id: 'asc' }] },
+        recipients: { where: { suppressedAt: { not: null } }, orderBy: { id: 'asc' } },
       },
     });
     if (!row || (scope.tenantId !== undefined && row.tenantId !== scope.tenantId)) return undefined;
@@ -90,6 +93,12 @@ export function createOperatorApi(ctx: StoreContext) {
       attempts: row.attempts.map(attemptFromRow),
       transitions: row.transitions.map(transitionFromRow),
       events: row.events.map(eventFromRow),
+      suppressedRecipients: row.recipients.map((recipient) => ({
+        address: recipient.address,
+        kind: recipient.kind as SuppressedRecipientView['kind'],
+        reason: recipient.suppressedReason ?? '',
+        at: recipient.suppressedAt?.getTime() ?? 0,
+      })),
     };
   }
 
@@ -241,13 +250,32 @@ export function createOperatorApi(ctx: StoreContext) {
     return times.length === 0 ? undefined : Math.min(...times);
   }
 
-  async function setProviderState(provider: string, state: ProviderState, note?: string): Promise<ProviderStateRecord> {
+  /** Stores the state and its audit entry (who, note, before and after) in one transaction. */
+  async function setProviderState(
+    provider: string,
+    state: ProviderState,
+    note?: string,
+    actor?: ProviderActor,
+  ): Promise<ProviderStateRecord> {
     const input = parseInput(providerStateSchema, note === undefined ? { provider, state } : { provider, state, note }, 'provider state');
     const updatedAt = new Date(ctx.now());
     const data = { state: input.state, note: input.note ?? null, updatedAt };
-    const row = await db.$transaction((tx) =>
-      tx.providerOverride.upsert({ where: { provider: input.provider }, create: { provider: input.provider, ...data }, update: data }),
-    );
+    const row = await db.$transaction(async (tx) => {
+      const before = await tx.providerOverride.findUnique({ where: { provider: input.provider }, select: { state: true, note: true } });
+      await recordProviderAudit(tx, {
+        provider: input.provider,
+        at: updatedAt,
+        actor,
+        note: input.note,
+        before: before ?? { state: 'enabled', note: null },
+        after: input.state,
+      });
+      return tx.providerOverride.upsert({
+        where: { provider: input.provider },
+        create: { provider: input.provider, ...data },
+        update: data,
+      });
+    });
     return providerStateFromRow(row);
   }
 

@@ -194,9 +194,10 @@ forEachDatabase('bulk retry with suppression check', (database) => {
     const { clock, store } = await setup();
     await store.enqueueMany(Array.from({ length: 1_200 }, (_, index) => content({ tags: [index % 2 === 0 ? 'booking' : 'news'] })));
     await fail(store, clock.now(), 'dead');
-    await store.addSuppression({ address: 'guest-suppressed@example.org', reason: 'complaint', source: 'test' });
     const suppressedOne = await store.enqueue(content({ to: ['guest-suppressed@example.org'], tags: ['booking'] }));
     await fail(store, clock.now(), 'dead');
+    // Suppressed after it went dead (suppressed earlier, the worker's claim would have failed it).
+    await store.addSuppression({ address: 'guest-suppressed@example.org', reason: 'complaint', source: 'test' });
     const report = await store.retryMessages({ target: { filter: { tag: 'booking', status: ['dead'] } } });
     expect(report).toMatchObject({
       matched: 601,

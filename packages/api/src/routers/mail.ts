@@ -1,4 +1,12 @@
-import { type DeliveryEventType, type FieldIssue, type MessageContent, parseMessage } from '@mailroute/core';
+import {
+  type DeliveryEventType,
+  type FieldIssue,
+  type MessageContent,
+  parseMessage,
+  parseSearchQuery,
+  SEARCH_QUERY_MAX_LENGTH,
+  type SearchQuery,
+} from '@mailroute/core';
 import type { ApiKeyRecord, AttemptView, EventEffect, EventView, MessageDetail, MessageFilter, TransitionView } from '@mailroute/store';
 import { EXPORT_PAGE_MAX, type ExportRow } from '@mailroute/store';
 import { z } from 'zod';
@@ -16,7 +24,14 @@ export type BatchResult =
 
 export type TimelineEntry =
   | { readonly at: number; readonly kind: 'status'; readonly from?: string; readonly to: string; readonly reason: string }
-  | { readonly at: number; readonly kind: 'attempt'; readonly attemptId: string; readonly provider: string; readonly summary: string }
+  | {
+      readonly at: number;
+      readonly kind: 'attempt';
+      readonly attemptId: string;
+      /** Absent when the attempt's outcome is unknown and so is its provider (a worker died mid-send). */
+      readonly provider?: string;
+      readonly summary: string;
+    }
   | {
       /** When the provider says it happened. */
       readonly at: number;
@@ -38,6 +53,7 @@ function toFilter(input: FilterInput = {}): MessageFilter {
 
 function attemptSummary(attempt: AttemptView): string {
   if (attempt.outcome === 'accepted') return `accepted as ${attempt.providerMessageId ?? '?'} in ${attempt.latencyMs} ms`;
+  if (attempt.outcome === 'unknown') return `outcome unknown (possible duplicate): ${attempt.errorMessage ?? ''}`.trimEnd();
   const status = attempt.statusCode === undefined ? '' : ` (${attempt.statusCode})`;
   return `${attempt.errorCode ?? 'failed'}${status} in ${attempt.latencyMs} ms: ${attempt.errorMessage ?? ''}`.trimEnd();
 }
@@ -61,7 +77,7 @@ function timelineOf(detail: {
       at: attempt.startedAt,
       kind: 'attempt' as const,
       attemptId: attempt.id,
-      provider: attempt.provider,
+      ...(attempt.provider === undefined ? {} : { provider: attempt.provider }),
       summary: attemptSummary(attempt),
     })),
     ...events.map((event) => ({
@@ -92,7 +108,29 @@ function suppressionFault(content: MessageContent, suppressed: ReadonlySet<strin
   return new ApiFault('RECIPIENT_SUPPRESSED', `recipients on the suppression list: ${[...addresses].join(', ')}`, issues);
 }
 
+/** The same key with other content: refused, naming the message the key belongs to. */
+function idempotencyConflict(key: string | undefined, originalId: string): ApiFault {
+  const message = `idempotency key ${JSON.stringify(key)} was used for message ${originalId} with different content`;
+  return new ApiFault('IDEMPOTENCY_CONFLICT', message, [{ path: 'idempotencyKey', message }]);
+}
+
+/** A search query (`parseSearchQuery`) as the API's INVALID_INPUT at `q`; relative times are from the API's clock. */
+export function parseQueryInput(q: string, now: number): SearchQuery {
+  const parsed = parseSearchQuery(q, now);
+  if (!parsed.ok) throw apiError('INVALID_INPUT', `invalid search query: ${parsed.message}`, [{ path: 'q', message: parsed.message }]);
+  return parsed.query;
+}
+
+const searchSchema = z.strictObject({
+  /** The search language: `to:` `from:` `subject:` `status:` `provider:` `tag:` `key:` `id:` `before:` `after:`, `-` to exclude, "phrases", bare words. */
+  q: z.string().max(SEARCH_QUERY_MAX_LENGTH).default(''),
+  cursor: z.string().min(1).max(500).optional(),
+  limit: z.number().int().min(1).max(500).optional(),
+});
+
 const exportSchema = filterSchema.extend({
+  /** A search query instead of the filter fields (not both). */
+  q: z.string().max(SEARCH_QUERY_MAX_LENGTH).optional(),
   format: z.enum(['csv', 'json']).default('csv'),
   cursor: z.string().min(1).max(500).optional(),
   limit: z.number().int().min(1).max(EXPORT_PAGE_MAX).optional(),
@@ -120,7 +158,9 @@ export const mailRouter = router({
         senderFault(input, await ctx.senders.policy(ctx.tenantId), ctx.tenantId) ??
         suppressionFault(input, await ctx.suppressions.suppressedRecipients([input], ctx.tenantId));
       if (fault) throw fault;
-      return ctx.deps.store.enqueue(input, { tenantId: ctx.tenantId });
+      const { conflict, ...result } = await ctx.deps.store.enqueue(input, { tenantId: ctx.tenantId });
+      if (conflict) throw idempotencyConflict(input.idempotencyKey, result.id);
+      return result;
     }),
 
   /** Up to 1,000 messages; one result per message, in order. The valid ones are stored in one transaction. */
@@ -148,8 +188,13 @@ export const mailRouter = router({
         if (outcome instanceof ApiFault) {
           return { ok: false, error: { code: outcome.code, message: outcome.message, issues: outcome.issues } };
         }
-        const result = stored[next++];
-        if (!result) throw new Error('the store answered fewer results than messages');
+        const entry = stored[next++];
+        if (!entry) throw new Error('the store answered fewer results than messages');
+        const { conflict, ...result } = entry;
+        if (conflict) {
+          const fault = idempotencyConflict(outcome.idempotencyKey, result.id);
+          return { ok: false, error: { code: fault.code, message: fault.message, issues: fault.issues } };
+        }
         return { ok: true, ...result };
       });
     }),
@@ -172,14 +217,33 @@ export const mailRouter = router({
     }),
 
   /**
-   * The messages `list` would show, as rows for customer support (CSV or JSON), newest first,
-   * a page at a time: pass `nextCursor` back until it is absent. Pages concatenate into one file.
+   * Messages matching a search query (the language the console and `mailroute list` share),
+   * newest first, without bodies; pass `nextCursor` back as `cursor` for the next page. A query
+   * that cannot be read is INVALID_INPUT at `q`, naming what is valid.
+   */
+  search: scoped('read')
+    .input(searchSchema)
+    .query(({ ctx, input }) => {
+      const query = parseQueryInput(input.q, ctx.now());
+      return ctx.deps.store.searchMessages(defined({ query, tenantId: ctx.tenantId, cursor: input.cursor, limit: input.limit }));
+    }),
+
+  /**
+   * The messages `list` (or, with `q`, `search`) would show, as rows for customer support (CSV
+   * or JSON), newest first, a page at a time: pass `nextCursor` back until it is absent. Pages
+   * concatenate into one file.
    */
   export: scoped('read')
     .input(exportSchema.optional())
     .query(async ({ ctx, input = { format: 'csv' as const } }): Promise<ExportResult> => {
-      const { format, cursor, limit, ...filter } = input;
-      const page = await ctx.deps.store.exportMessages({ ...toFilter(filter), tenantId: ctx.tenantId }, defined({ cursor, limit }));
+      const { format, cursor, limit, q, ...filter } = input;
+      if (q !== undefined && Object.keys(defined(filter)).length > 0) {
+        throw apiError('INVALID_INPUT', 'give either q or the filter fields, not both', [{ path: 'q', message: 'not with filter fields' }]);
+      }
+      const page =
+        q === undefined
+          ? await ctx.deps.store.exportMessages({ ...toFilter(filter), tenantId: ctx.tenantId }, defined({ cursor, limit }))
+          : await ctx.deps.store.exportSearch(defined({ query: parseQueryInput(q, ctx.now()), tenantId: ctx.tenantId, cursor, limit }));
       const next = page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor };
       return format === 'csv'
         ? { format, csv: exportCsv(page.rows, cursor === undefined), count: page.rows.length, ...next }

@@ -95,7 +95,25 @@ describe('parseMessage', () => {
   it('refuses oversize content and attachments', () => {
     const big = Buffer.alloc(messageLimits.maxTotalBytes + 1).toString('base64');
     expect(issuesOf({ ...valid, attachments: [{ filename: 'big.bin', content: big }] }).attachments).toMatch(/exceeds/);
-    expect(issuesOf({ ...valid, text: 'x'.repeat(messageLimits.maxBodyBytes + 1) }).html).toMatch(/exceed/);
+  });
+
+  it('names the field that is too big', () => {
+    const over = 'x'.repeat(messageLimits.maxBodyBytes + 1);
+    const textOnly = issuesOf({ ...valid, text: over });
+    expect(Object.keys(textOnly)).toEqual(['text']);
+    expect(textOnly.text).toMatch(/^text exceeds 10485760 bytes/);
+    const htmlOnly = issuesOf({ ...valid, text: undefined, html: over });
+    expect(Object.keys(htmlOnly)).toEqual(['html']);
+    const both = issuesOf({ ...valid, text: 'x'.repeat(1000), html: 'y'.repeat(messageLimits.maxBodyBytes) });
+    expect(Object.keys(both)).toEqual(['html']);
+    expect(both.html).toMatch(/^text and html together exceed/);
+    const half = Buffer.alloc(messageLimits.maxTotalBytes / 2 + 1).toString('base64');
+    const withFile = issuesOf({
+      ...valid,
+      text: 'x'.repeat(messageLimits.maxTotalBytes / 2),
+      attachments: [{ filename: 'a.bin', content: half }],
+    });
+    expect(Object.keys(withFile)).toEqual(['attachments']);
   });
 
   it('refuses reserved headers, malformed header names, bad metadata and unknown fields', () => {

@@ -152,15 +152,19 @@ export const messageInputSchema = z
     if (!message.text && !message.html) {
       ctx.addIssue({ code: 'custom', path: ['text'], message: 'text or html is required' });
     }
-    const bodyBytes = byteLength(message.text) + byteLength(message.html);
+    const textBytes = byteLength(message.text);
+    const htmlBytes = byteLength(message.html);
+    const bodyBytes = textBytes + htmlBytes;
     if (bodyBytes > messageLimits.maxBodyBytes) {
-      ctx.addIssue({ code: 'custom', path: ['html'], message: `text and html together exceed ${messageLimits.maxBodyBytes} bytes` });
+      // The field to shorten: the only body given, else the larger of the two.
+      const field = htmlBytes > textBytes ? 'html' : 'text';
+      const what = message.text !== undefined && message.html !== undefined ? 'text and html together exceed' : `${field} exceeds`;
+      ctx.addIssue({ code: 'custom', path: [field], message: `${what} ${messageLimits.maxBodyBytes} bytes (got ${bodyBytes})` });
     }
-    let totalBytes = bodyBytes;
-    message.attachments.forEach((attachment) => {
-      totalBytes += decodedBase64Length(attachment.content);
-    });
-    if (totalBytes > messageLimits.maxTotalBytes) {
+    const attachmentBytes = message.attachments.reduce((sum, attachment) => sum + decodedBase64Length(attachment.content), 0);
+    const totalBytes = bodyBytes + attachmentBytes;
+    // A body over its own limit is reported above; the attachments are at fault only when they push the total over.
+    if (attachmentBytes > 0 && bodyBytes <= messageLimits.maxBodyBytes && totalBytes > messageLimits.maxTotalBytes) {
       ctx.addIssue({
         code: 'custom',
         path: ['attachments'],

@@ -15,6 +15,8 @@ export interface WebhookPayload {
   readonly startedAt: string;
   readonly resolvedAt: string | null;
   readonly sentAt: string;
+  /** The console view for this incident; present when `dashboard.publicUrl` is set. */
+  readonly consoleUrl?: string;
 }
 
 export function webhookPayload(notice: Notice): WebhookPayload {
@@ -30,6 +32,7 @@ export function webhookPayload(notice: Notice): WebhookPayload {
     startedAt: new Date(alert.startedAt).toISOString(),
     resolvedAt: alert.resolvedAt === undefined ? null : new Date(alert.resolvedAt).toISOString(),
     sentAt: new Date(notice.at).toISOString(),
+    ...(notice.link === undefined ? {} : { consoleUrl: notice.link }),
   };
 }
 
