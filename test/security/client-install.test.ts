@@ -117,8 +117,10 @@ describe('the packed client in an app outside the workspace', () => {
     expect(Object.keys(installed.dependencies ?? {}).sort()).toEqual(['@trpc/client', '@trpc/server']);
     expect(readdirSync(join(app, 'node_modules/@mailroute'))).toEqual(['client']);
     const declarations = readFileSync(join(app, 'node_modules/@mailroute/client/dist/index.d.ts'), 'utf8');
-    const imported = [...declarations.matchAll(/(?:from|import\()\s*['"]([^'"]+)['"]/g)].map((match) => match[1]);
-    expect(new Set(imported)).toEqual(new Set(['@trpc/client', '@trpc/server']));
+    const imported = [...declarations.matchAll(/(?:from|import\()\s*['"]([^'"]+)['"]/g)].map((match) => match[1] ?? '');
+    // Only the two public tRPC packages (a subpath of one is still that package).
+    expect(imported.length).toBeGreaterThan(0);
+    for (const module of imported) expect(module).toMatch(/^@trpc\/(client|server)(\/[\w-]+)?$/);
   });
 
   it('type-checks a correct sample and refuses a misspelt field', async () => {
