@@ -41,7 +41,9 @@ export function logRouterEvents(router: Router, logger: Logger): void {
     if (attempt.outcome === 'accepted') logger.debug(fields, 'provider accepted message');
     else logger.warn({ ...fields, error: attempt.error?.message }, 'provider call failed');
   });
-  router.on('failover', (event) => logger.warn({ messageId: event.messageId, from: event.from, code: event.error.code }, 'failing over'));
+  router.on('failover', (event) =>
+    logger.warn({ messageId: event.messageId, from: event.from, to: event.to, code: event.error.code }, 'failing over'),
+  );
   router.on('breaker', (event) => logger.warn({ provider: event.provider, state: event.state }, 'circuit breaker changed state'));
 }
 

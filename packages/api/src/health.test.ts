@@ -95,7 +95,7 @@ test('providers.health and stats.overview aggregate every live process: its brea
   const overview = await apiClient(api.url, api.keys.hotelRead.key).stats.overview.query();
   expect(overview.providers).toEqual({
     processes: 2,
-    openBreakers: [{ provider: 'sendgrid', openIn: 1, since: openedAt }],
+    openBreakers: [{ provider: 'sendgrid', openIn: 1, halfOpenIn: 0, since: openedAt }],
     worstProvider: { provider: 'sendgrid', successRate: 0, attempts: 3, windowMs: 15 * 60_000 },
   });
 });

@@ -60,12 +60,15 @@ export {
   type BreakerState,
   defaultBreakerOptions,
   mergeBreakerOptions,
+  type ProviderBreaker,
 } from './router/breaker.js';
 export type { AttemptRecord, RequestSummary, RouterEventName, RouterEvents, RouterListener, SkipRecord } from './router/events.js';
 export { type RoutingStrategy, routeOrder } from './router/order.js';
 export {
   type AmbiguousPolicy,
   createRouter,
+  type FreshProvider,
+  type KeptProvider,
   type ProviderHealth,
   type RoutedProvider,
   type RouteResult,

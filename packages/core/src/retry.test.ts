@@ -24,4 +24,21 @@ describe('retry policy', () => {
     expect(decideRetry({ attempts: 5, acceptedAt: 0, now: 1 }, policy)).toEqual({ action: 'dead', reason: 'max_attempts' });
     expect(decideRetry({ attempts: 2, acceptedAt: 0, now: 3_599_000 }, policy, () => 0.9)).toEqual({ action: 'dead', reason: 'max_age' });
   });
+
+  it('a round that called no provider does not count: it waits for the next probe, past max attempts, until max age', () => {
+    // Max attempts already reached by rounds that did call: one more that called nobody is no reason to give up.
+    expect(decideRetry({ attempts: 5, tried: false, acceptedAt: 0, now: 10_000, notBefore: 40_000 }, policy, () => 0.5)).toEqual({
+      action: 'retry',
+      at: 40_000,
+    });
+    // No probe time known (a probe in flight, providers disabled): at least the base delay, never a busy loop.
+    expect(decideRetry({ attempts: 0, tried: false, acceptedAt: 0, now: 10_000 }, policy, () => 0)).toEqual({
+      action: 'retry',
+      at: 11_000,
+    });
+    expect(decideRetry({ attempts: 5, tried: false, acceptedAt: 0, now: 3_599_500, notBefore: 3_601_000 }, policy)).toEqual({
+      action: 'dead',
+      reason: 'max_age',
+    });
+  });
 });

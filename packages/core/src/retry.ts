@@ -1,12 +1,15 @@
 /**
  * Retry policy for messages every provider failed: exponential backoff with full jitter
  * (delay drawn uniformly from 0 to min(maxDelay, base * 2^(n-1))), a cap on dispatch rounds
- * and on the age of the message. Pure functions: the caller supplies time and randomness.
+ * and on the age of the message. A round that tried no provider in normal operation (every
+ * breaker open, every provider disabled, or only half-open probes) does not count toward the
+ * cap: such mail waits until a provider takes it or the age cap passes. Pure functions: the
+ * caller supplies time and randomness.
  */
 export interface RetryPolicy {
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
-  /** Dispatch rounds (each a walk over all providers) before the message is dead. */
+  /** Dispatch rounds that tried a provider (breaker closed) before the message is dead. */
   readonly maxAttempts: number;
   /** Age since acceptance after which the message is dead instead of retried. */
   readonly maxAgeMs: number;
@@ -31,8 +34,10 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: () =>
 }
 
 export interface RetryInput {
-  /** Dispatch rounds that have failed so far, including the one just finished. */
+  /** Dispatch rounds that tried a provider and failed so far, including the one just finished if it did. */
   readonly attempts: number;
+  /** Whether the round just finished tried a provider (the router's `tried`; default true). */
+  readonly tried?: boolean;
   /** When the message was accepted (epoch ms). */
   readonly acceptedAt: number;
   readonly now: number;
@@ -45,8 +50,14 @@ export function decideRetry(
   policy: RetryPolicy = defaultRetryPolicy,
   random: () => number = Math.random,
 ): RetryDecision {
-  if (input.attempts >= policy.maxAttempts) return { action: 'dead', reason: 'max_attempts' };
-  const at = Math.max(input.now + backoffDelay(input.attempts, policy, random), input.notBefore ?? 0);
+  const tried = input.tried ?? true;
+  if (tried && input.attempts >= policy.maxAttempts) return { action: 'dead', reason: 'max_attempts' };
+  // Nothing was tried: look again when a breaker lets a probe through (notBefore), and never
+  // sooner than the base delay, so a fully disabled provider list is not polled in a loop.
+  const delay = tried
+    ? backoffDelay(input.attempts, policy, random)
+    : policy.baseDelayMs + backoffDelay(Math.max(1, input.attempts), policy, random);
+  const at = Math.max(input.now + delay, input.notBefore ?? 0);
   if (at - input.acceptedAt > policy.maxAgeMs) return { action: 'dead', reason: 'max_age' };
   return { action: 'retry', at };
 }

@@ -63,6 +63,16 @@ forEachDatabase('alerts', (database) => {
     expect(next.alert.id).not.toBe(alert.id);
   });
 
+  test('an incident starts when its condition began, never later than now; raising again keeps that start', async () => {
+    const { clock, store } = await setup();
+    const began = clock.now() - 6 * 60_000;
+    const first = await store.raiseAlert({ ...breaker('sendgrid'), startedAt: began });
+    expect(first.alert.startedAt).toBe(began);
+    clock.advance(30_000);
+    expect((await store.raiseAlert({ ...breaker('sendgrid'), startedAt: clock.now() })).alert.startedAt).toBe(began);
+    expect((await store.raiseAlert({ ...breaker('ses'), startedAt: clock.now() + 60_000 })).alert.startedAt).toBe(clock.now());
+  });
+
   test('notifications are recorded per channel; the ones a channel took count on the incident', async () => {
     const { clock, store } = await setup();
     const { alert } = await store.raiseAlert(late());
@@ -132,7 +142,7 @@ forEachDatabase('alerts', (database) => {
     await expect(store.listAlerts({ kind: 'nonsense' as never })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
   });
 
-  test('dead messages since a time: counted by last error, the latest time, none of their ids', async () => {
+  test('dead messages since a time: counted by last error, the first and latest time, none of their ids', async () => {
     const { clock, store } = await setup();
     const old = await store.enqueue(content());
     await store.claim('worker', 10, 30_000);
@@ -153,6 +163,7 @@ forEachDatabase('alerts', (database) => {
     ]);
     expect(await store.deadMessagesSince(since)).toEqual({
       count: 2,
+      earliestAt: clock.now(),
       latestAt: clock.now(),
       byError: { NO_PROVIDER: 1, PROVIDER_UNAVAILABLE: 1 },
     });

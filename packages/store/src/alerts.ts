@@ -65,6 +65,11 @@ export interface AlertCondition {
   readonly subject: string;
   readonly summary: string;
   readonly detail: Readonly<Record<string, unknown>>;
+  /**
+   * When the condition began (a breaker left closed, the first message became late), if the
+   * check knows; a new incident starts then rather than when the check noticed. Never later than now.
+   */
+  readonly startedAt?: number;
 }
 
 export interface AlertListRequest {
@@ -115,6 +120,7 @@ const conditionSchema = z.strictObject({
   subject: z.string().min(1).max(200),
   summary: z.string().min(1).max(2_000),
   detail: z.record(z.string(), z.unknown()),
+  startedAt: z.number().int().min(0).optional(),
 });
 
 const alertListSchema = z.strictObject({
@@ -188,7 +194,7 @@ export function createAlertApi(ctx: StoreContext): AlertApi {
             state: 'firing',
             summary: input.summary,
             detail: json(input.detail),
-            startedAt: new Date(now),
+            startedAt: new Date(Math.min(input.startedAt ?? now, now)),
           },
         });
         return { alert: toAlert(row), opened: true };
@@ -266,7 +272,7 @@ export function createAlertApi(ctx: StoreContext): AlertApi {
           ...(parsed.kind ? { kind: parsed.kind } : {}),
           ...(parsed.subject ? { subject: parsed.subject } : {}),
           ...(Object.keys(startedAt).length > 0 ? { startedAt } : {}),
-          // Ids are UUIDv7 made when the incident opened: their order is the order of starts.
+          // Ids are UUIDv7 made when the incident opened: newest opened first.
           ...(parsed.cursor ? { id: { lt: parsed.cursor } } : {}),
         },
         orderBy: { id: 'desc' },

@@ -17,6 +17,9 @@ import { argumentList, insertRows, type SqlRunner } from './sql.js';
 /** Claimable once due: new, scheduled and retrying mail, and held mail whose confirmation window is over. */
 const DUE_STATUSES = [...claimableStatuses, 'held'] as const;
 
+/** Expired leases taken back per transaction; the recovery timer takes any rest. */
+const RECOVER_CHUNK = 1_000;
+
 /** Messages locked per statement, as ingestion does (events.ts). */
 const LOCK_CHUNK = 500;
 
@@ -76,6 +79,8 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
       const now = new Date(nowMs);
       const expires = new Date(nowMs + leaseMs);
       const { rows, leftOut } = await ctx.raw.transaction(async (sql) => {
+        // A dead worker's mail is claimable once its lease ends, not at the next recovery tick.
+        await recoverExpired(sql, now);
         const picked = await pickDue(sql, owner, Math.floor(limit), now, expires);
         const suppressed = await checkClaimSuppressions(ctx, sql, picked, now);
         const sending = picked.filter((row) => !suppressed.failed.has(String(row.id)));
@@ -93,9 +98,9 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
       return rows
         .sort((a, b) => due(a) - due(b) || String(a.id).localeCompare(String(b.id)))
         .map((row): ClaimedMessage => {
-          const { message: stored, rounds, createdAt, heldProvider } = claimedFromRaw(row);
+          const { message: stored, rounds, createdAt, requeuedAt, heldProvider } = claimedFromRaw(row);
           const message = withoutLeftOut(stored, leftOut.get(stored.id));
-          const claimed = { message, rounds, acceptedAt: createdAt, leaseExpiresAt: expires.getTime() };
+          const claimed = { message, rounds, acceptedAt: requeuedAt ?? createdAt, leaseExpiresAt: expires.getTime() };
           // A provider that may already have the message (ambiguous send) is not asked again.
           return heldProvider === undefined ? claimed : { ...claimed, exclude: [heldProvider] };
         });
@@ -159,15 +164,7 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
 
     async recoverExpiredLeases() {
       const now = new Date(ctx.now());
-      return ctx.raw.transaction((sql) =>
-        backToQueue(
-          sql,
-          (a) => `status = 'sending' AND lease_expires_at < ${a.add(now)}`,
-          now,
-          (row) => `lease of ${row.lease_owner ?? 'an unknown worker'} expired at ${isoTime(row.lease_expires_at) ?? 'an unknown time'}`,
-          (rows) => recordUnknownAttempts(ctx, sql, rows, now),
-        ),
-      );
+      return ctx.raw.transaction((sql) => recoverExpired(sql, now));
     },
 
     async nextDueAt() {
@@ -203,6 +200,27 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
   }
 
   /**
+   * Puts messages whose lease expired back in the queue, recording the attempt nobody saw end.
+   * Rows another transaction is recovering or claiming are skipped (PostgreSQL), not waited for.
+   */
+  async function recoverExpired(sql: SqlRunner, now: Date): Promise<number> {
+    const a = argumentList(ctx.raw);
+    const skipLocked = ctx.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+    const expired = await sql.query<{ id: string }>(
+      `SELECT id FROM message WHERE status = 'sending' AND lease_expires_at < ${a.add(now)} LIMIT ${a.add(RECOVER_CHUNK)}${skipLocked}`,
+      a.args,
+    );
+    if (expired.length === 0) return 0;
+    return backToQueue(
+      sql,
+      (b) => `id IN (${b.list(expired.map((row) => row.id))}) AND status = 'sending'`,
+      now,
+      (row) => `lease of ${row.lease_owner ?? 'an unknown worker'} expired at ${isoTime(row.lease_expires_at) ?? 'an unknown time'}`,
+      (rows) => recordUnknownAttempts(ctx, sql, rows, now),
+    );
+  }
+
+  /**
    * Only the lease owner may move a message on; a worker that lost its lease changes nothing.
    * One UPDATE per set of columns (in practice per outcome kind) rather than one per message:
    * returns the ids that moved.
@@ -216,7 +234,8 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
       seen.add(outcome.id);
       const values = outcomeColumns(outcome, now);
       const columns = Object.keys(values);
-      const retry = outcome.kind === 'retry';
+      // A round that tried no provider is not a round: the message's count stays.
+      const retry = outcome.kind === 'retry' && outcome.counted !== false;
       const key = `${retry}:${columns.join(',')}`;
       let group = groups.get(key);
       if (!group) {

@@ -15,7 +15,7 @@ export {
   NOTIFICATIONS_PER_ALERT,
   SERVICE_SUBJECT,
 } from './alerts.js';
-export type { AlertInputApi, DeadMessageReport } from './alerts-inputs.js';
+export type { AlertInputApi, DeadMessageReport, FailingSpell, ProviderAnswer } from './alerts-inputs.js';
 export { type ApiKeyApi, type ApiKeyRecord, type ApiKeyScope, apiKeyScopes, type CreatedApiKey, hashApiKey } from './api-keys.js';
 export { DEFAULT_TENANT } from './context.js';
 export { DEFAULT_DATABASE_URL, type Dialect, dialectOf } from './dialect.js';

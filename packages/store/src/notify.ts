@@ -114,3 +114,15 @@ function notifyAll(listeners: ReadonlySet<() => void>): void {
 export function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
+
+/**
+ * Wakes workers about mail that became due by other means than an enqueue (an operator's
+ * requeue): on PostgreSQL the NOTIFY goes with the transaction (sent at its commit, to every
+ * process); call `emit()` on the store's signal after the commit for this process's own workers.
+ */
+export async function notifyInTransaction(
+  tx: { $queryRawUnsafe(query: string, ...values: unknown[]): Promise<unknown> },
+  ctx: { readonly dialect: string; readonly notifyChannel: string; readonly instanceId: string },
+): Promise<void> {
+  if (ctx.dialect === 'postgres') await tx.$queryRawUnsafe('SELECT pg_notify($1, $2)::text AS sent', ctx.notifyChannel, ctx.instanceId);
+}

@@ -171,6 +171,38 @@ forEachDatabase('operator operations', (database) => {
     expect(await store.claim('worker', 10, LEASE)).toEqual([]);
   });
 
+  test('resent mail is late from its requeue, not its acceptance; a requeue wakes the workers here and in other processes', async () => {
+    const { clock, store } = await setup();
+    const other = await database.open({ now: clock.now });
+    let here = 0;
+    let there = 0;
+    store.onEnqueued(() => {
+      here += 1;
+    });
+    other.onEnqueued(() => {
+      there += 1;
+    });
+    const first = await store.enqueue(content());
+    const second = await store.enqueue(content());
+    await finish(store, clock.now(), { [first.id]: 'dead', [second.id]: 'dead' });
+    expect(await store.oldestUnsentAt()).toBeUndefined();
+    const heardBefore = here;
+
+    clock.advance(2 * 60 * 60_000);
+    const requeuedAt = clock.now();
+    expect(await store.requeue({ ids: [first.id] })).toEqual({ count: 1, dryRun: false });
+    expect(await store.oldestUnsentAt()).toBe(requeuedAt);
+    expect(here).toBe(heardBefore + 1);
+    clock.advance(60_000);
+    expect((await store.retryMessages({ target: { ids: [second.id] } })).requeued).toBe(1);
+    expect(await store.oldestUnsentAt()).toBe(requeuedAt);
+    expect(here).toBe(heardBefore + 2);
+    // A dry run wakes nobody.
+    await store.retryMessages({ target: { filter: { status: ['dead'] } }, dryRun: true });
+    expect(here).toBe(heardBefore + 2);
+    if (database.dialect === 'postgres') await expect.poll(() => there, { timeout: 3_000 }).toBeGreaterThanOrEqual(4);
+  });
+
   test('countByStatus and oldestUnsentAt watch the queue; scheduled mail not yet due is not late', async () => {
     const { clock, store } = await setup();
     expect(await store.oldestUnsentAt()).toBeUndefined();

@@ -17,6 +17,7 @@ import {
   parseInput,
   providerStates,
 } from './filters.js';
+import { notifyInTransaction } from './notify.js';
 import { type ProviderActor, recordProviderAudit } from './provider-audit.js';
 import {
   attemptFromRow,
@@ -133,7 +134,7 @@ export function createOperatorApi(ctx: StoreContext) {
   async function requeue(target: RequeueTarget, options: RequeueOptions = {}): Promise<RequeueResult> {
     const dryRun = options.dryRun ?? false;
     const where = 'ids' in target ? { id: { in: parseInput(idsSchema, target.ids, 'ids') } } : requeueFilterWhere(target.filter);
-    return db.$transaction(async (tx) => {
+    const result = await db.$transaction(async (tx): Promise<RequeueResult> => {
       if ('ids' in target) await checkRequeueable(tx, [...new Set(target.ids)]);
       if (dryRun)
         return { count: await tx.message.count({ where: { AND: [where, { status: { in: [...requeueableStatuses] } }] } }), dryRun };
@@ -150,8 +151,12 @@ export function createOperatorApi(ctx: StoreContext) {
         await tx.messageTransition.createMany({ data: rows.map((row) => transitionRow(row.id, from, 'queued', now, reason)) });
         count += rows.length;
       }
+      if (count > 0) await notifyInTransaction(tx, ctx);
       return { count, dryRun };
     });
+    // Requeued mail is due now: wake the workers rather than leave it to their idle poll.
+    if (result.count > 0 && !result.dryRun) ctx.signal.emit();
+    return result;
   }
 
   function requeueFilterWhere(filter: MessageFilter): Prisma.MessageWhereInput {
@@ -236,17 +241,21 @@ export function createOperatorApi(ctx: StoreContext) {
   }
 
   /**
-   * When the longest-waiting undelivered message became due (accepted, or its sendAt):
-   * what the "mail is late" alert watches. Scheduled mail not yet due does not count.
+   * When the longest-waiting undelivered message became due (accepted, its sendAt, or an
+   * operator's requeue): what the "mail is late" alert watches. Scheduled mail not yet due
+   * does not count; resent mail is not late for the time it lay dead.
    */
   async function oldestUnsentAt(scope: TenantScope = {}): Promise<number | undefined> {
     const now = new Date(ctx.now());
     const base = { status: { in: [...unsentStatuses] }, ...(scope.tenantId === undefined ? {} : { tenantId: scope.tenantId }) };
-    const [immediate, scheduled] = await Promise.all([
-      db.message.aggregate({ where: { ...base, sendAt: null }, _min: { createdAt: true } }),
-      db.message.aggregate({ where: { ...base, sendAt: { lte: now } }, _min: { sendAt: true } }),
+    const [immediate, scheduled, requeued] = await Promise.all([
+      db.message.aggregate({ where: { ...base, sendAt: null, requeuedAt: null }, _min: { createdAt: true } }),
+      db.message.aggregate({ where: { ...base, sendAt: { lte: now }, requeuedAt: null }, _min: { sendAt: true } }),
+      db.message.aggregate({ where: { ...base, requeuedAt: { not: null } }, _min: { requeuedAt: true } }),
     ]);
-    const times = [immediate._min.createdAt, scheduled._min.sendAt].flatMap((date) => (date ? [date.getTime()] : []));
+    const times = [immediate._min.createdAt, scheduled._min.sendAt, requeued._min.requeuedAt].flatMap((date) =>
+      date ? [date.getTime()] : [],
+    );
     return times.length === 0 ? undefined : Math.min(...times);
   }
 

@@ -4,6 +4,7 @@ import type { StoreContext } from './context.js';
 import type { Prisma } from './database.js';
 import { StoreError } from './errors.js';
 import { filterWhere, isRequeueable, type MessageFilter, parseFilter, parseInput } from './filters.js';
+import { notifyInTransaction } from './notify.js';
 import type { RequeueTarget } from './operator.js';
 import { requeuedFields, transitionRow } from './rows.js';
 
@@ -85,7 +86,7 @@ export function createRetryApi(ctx: StoreContext) {
     const { target, tenantId } = request;
     const ids = 'ids' in target ? [...new Set(parseInput(idsSchema, target.ids, 'ids'))] : undefined;
     const where = 'filter' in target ? requeueFilterWhere(target.filter, tenantId) : { id: { in: ids ?? [] } };
-    return db.$transaction(async (tx) => {
+    const report = await db.$transaction(async (tx) => {
       const moved = ids ? await checkIds(tx, ids, tenantId) : [];
       const candidates = (
         await tx.message.findMany({
@@ -128,6 +129,9 @@ export function createRetryApi(ctx: StoreContext) {
         keptBack: keptBack.slice(0, RETRY_REPORT_LIMIT),
       };
     });
+    // Requeued mail is due now: wake the workers rather than leave it to their idle poll.
+    if (report.requeued > 0 && !report.dryRun) ctx.signal.emit();
+    return report;
   }
 
   function requeueFilterWhere(filter: MessageFilter, tenantId: string | undefined): Prisma.MessageWhereInput {
@@ -230,6 +234,7 @@ export function createRetryApi(ctx: StoreContext) {
         count += rows.length;
       }
     }
+    if (count > 0) await notifyInTransaction(tx, ctx);
     return count;
   }
 

@@ -338,6 +338,8 @@ export function claimedFromRaw(row: Record<string, unknown>): {
   message: Message;
   rounds: number;
   createdAt: number;
+  /** When an operator last requeued it. */
+  requeuedAt: number | undefined;
   heldProvider: string | undefined;
 } {
   const json = (column: string): unknown => {
@@ -374,6 +376,7 @@ export function claimedFromRaw(row: Record<string, unknown>): {
     },
     rounds: Number(row.rounds),
     createdAt: time('created_at')?.getTime() ?? 0,
+    requeuedAt: time('requeued_at')?.getTime(),
     heldProvider: text('held_provider'),
   };
 }
@@ -564,5 +567,6 @@ export function requeuedFields(now: Date) {
     heldUntil: null,
     finishedAt: null,
     updatedAt: now,
+    requeuedAt: now,
   } as const;
 }

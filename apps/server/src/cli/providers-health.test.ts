@@ -15,7 +15,7 @@ afterEach(async () => {
 async function cli(args: readonly string[]) {
   let stdout = '';
   const code = await runCli(args, {
-    env: { MAILROUTE_URL: api.url, MAILROUTE_API_KEY: api.keys.hotelRead.key },
+    env: { MAILROUTE_URL: api.url, MAILROUTE_API_KEY: api.keys.operator.key },
     stdout: new Writable({
       write(chunk, _encoding, done) {
         stdout += String(chunk);
@@ -39,10 +39,11 @@ const breaker = (state: ProcessBreaker['state']): ProcessBreaker => ({
   latencyMeanMs: 0,
 });
 
-it('mailroute providers says in how many live processes each breaker is open', async () => {
+it('mailroute providers against an api process shows the workers breakers from their heartbeats, half-open ones as not closed', async () => {
   for (const [id, state] of [
     ['w1', 'open'],
     ['w2', 'closed'],
+    ['w3', 'half_open'],
   ] as const) {
     await api.store.recordHeartbeat({
       id,
@@ -56,6 +57,6 @@ it('mailroute providers says in how many live processes each breaker is open', a
   const { code, stdout } = await cli(['providers']);
   expect(code).toBe(0);
   expect(stdout).toMatch(/^provider\s+type\s+state\s+breaker\s+attempts\s+success\s+avg\s+p95\s+open in\s+last provider error/m);
-  expect(stdout).toMatch(/^sendgrid\s+sendgrid\s+enabled\s+-\s+0\s+-\s+-\s+-\s+1\/2\s/m);
+  expect(stdout).toMatch(/^sendgrid\s+sendgrid\s+enabled\s+open 1, half_open 1, closed 1\s+0\s+-\s+-\s+-\s+2\/3 \(1 half-open\)\s/m);
   expect(stdout).toMatch(/^ses\s+-\s+enabled\s+-\s+0\s+-\s+-\s+-\s+-\s/m);
 });

@@ -11,6 +11,17 @@ type Action = keyof typeof actions;
 
 const isAction = (word: string | undefined): word is Action => word !== undefined && Object.hasOwn(actions, word);
 
+const breakerStates = ['open', 'half_open', 'closed'] as const;
+
+/** The live processes' breakers (heartbeats) by state, for a server that runs no router of its own (role `api`). */
+function breakersByState(breakers: readonly { readonly state: string }[]): string {
+  return breakerStates
+    .map((state) => [state, breakers.filter((breaker) => breaker.state === state).length] as const)
+    .filter(([, count]) => count > 0)
+    .map(([state, count]) => `${state} ${count}`)
+    .join(', ');
+}
+
 /**
  * `mailroute providers`: one row per configured provider, from the API's `providers.health`;
  * `mailroute providers enable|drain|disable|force-open NAME [--note TEXT]` stores a state
@@ -70,12 +81,18 @@ const listCommand: Command = async (args, io) => {
       provider.name,
       provider.type ?? '-',
       provider.state,
-      provider.breaker ? `${provider.breaker.state}${provider.breaker.forced ? ' (forced)' : ''}` : '-',
+      provider.breaker
+        ? `${provider.breaker.state}${provider.breaker.forced ? ' (forced)' : ''}`
+        : provider.breakers.length > 0
+          ? breakersByState(provider.breakers)
+          : '-',
       String(provider.recent.attempts),
       percent(provider.recent.successRate),
       ms(provider.recent.latencyAvgMs),
       ms(provider.recent.latencyP95Ms),
-      provider.liveIn === 0 ? '-' : `${provider.openIn}/${provider.liveIn}`,
+      provider.liveIn === 0
+        ? '-'
+        : `${provider.openIn}/${provider.liveIn}${provider.halfOpenIn > 0 ? ` (${provider.halfOpenIn} half-open)` : ''}`,
       provider.recent.lastError
         ? `${provider.recent.lastError.errorCode ?? ''}${provider.recent.lastError.statusCode ? ` (${provider.recent.lastError.statusCode})` : ''} ${new Date(provider.recent.lastError.at).toISOString()}`.trim()
         : '-',
@@ -83,7 +100,7 @@ const listCommand: Command = async (args, io) => {
     ]);
     println(
       io.stdout,
-      `last ${Math.round(health.windowMs / 60_000)} min, attempts from every process; breaker: this server's; open in: live processes with it open`,
+      `last ${Math.round(health.windowMs / 60_000)} min, attempts from every process; breaker: this server's, or the live processes' by state when this server sends no mail; open in: live processes with it not closed (open or half-open)`,
     );
     println(
       io.stdout,

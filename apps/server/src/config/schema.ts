@@ -203,6 +203,11 @@ const alertsSchema = z
       .int()
       .min(0)
       .default(60 * 60_000),
+    /**
+     * Where this repository's docs/ folder is published, ending in `/` (e.g. a Git host's
+     * `.../blob/main/`): notices link their runbook section under it. Without it they name the file.
+     */
+    docsUrl: z.url().optional(),
     channels: z
       .strictObject({
         /** A Slack incoming webhook (or anything that takes Slack's `{ text, blocks }`). */

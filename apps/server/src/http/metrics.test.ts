@@ -58,6 +58,10 @@ describe('service metrics', () => {
       { labels: { provider: 'ses', outcome: 'accepted', category: '' }, value: 3 },
     ]);
     expect(await values(metrics, 'mailroute_failovers_total')).toEqual([{ labels: { from: 'sendgrid' }, value: 2 }]);
+    // Every message went to ses: two after sendgrid failed, one past its open breaker.
+    expect(await values(metrics, 'mailroute_backup_sends_total')).toEqual([
+      { labels: { first_choice: 'sendgrid', provider: 'ses' }, value: 3 },
+    ]);
     expect(await values(metrics, 'mailroute_provider_skips_total')).toEqual([
       { labels: { provider: 'sendgrid', code: 'BREAKER_OPEN' }, value: 1 },
     ]);
@@ -77,12 +81,34 @@ describe('service metrics', () => {
     expect(await values(metrics, 'mailroute_database_up')).toEqual([{ labels: {}, value: 1 }]);
   });
 
+  it('a failure of the last provider is no failover: it counts as a round that sent nothing, by the provider that ended it', async () => {
+    const failing = createRouter({
+      providers: [
+        { provider: createScriptedProvider('sendgrid', { kind: 'fail', code: 'PROVIDER_UNAVAILABLE' }, 'sendgrid') },
+        { provider: createScriptedProvider('smtp', { kind: 'fail', code: 'PROVIDER_UNREACHABLE' }, 'smtp') },
+      ],
+      breaker: { volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs: 60_000 },
+    });
+    routers.push(failing);
+    const metrics = createServiceMetrics({ store, liveRouter: () => failing, staleAfterMs: 20_000 });
+    metrics.observeRouter(failing);
+    // Rounds 1-2 call both (both breakers open after them); round 3 calls nobody.
+    for (let index = 0; index < 3; index += 1) expect((await failing.send(sampleMessage())).status).toBe('retry');
+    await metrics.render();
+    expect(await values(metrics, 'mailroute_failovers_total')).toEqual([{ labels: { from: 'sendgrid' }, value: 2 }]);
+    expect(await values(metrics, 'mailroute_unsent_rounds_total')).toEqual([
+      { labels: { last_failed: 'smtp' }, value: 2 },
+      { labels: { last_failed: 'none' }, value: 1 },
+    ]);
+    expect(await values(metrics, 'mailroute_backup_sends_total')).toEqual([]);
+  });
+
   it('reads alerts firing, live processes and their open breakers from the database at each scrape', async () => {
     const metrics = createServiceMetrics({ store, staleAfterMs: 20_000 });
     const fired = await store.raiseAlert({ kind: 'breaker_open', subject: 'sendgrid', summary: 'open for 5 min', detail: {} });
     await store.raiseAlert({ kind: 'breaker_open', subject: 'ses', summary: 'open for 5 min', detail: {} });
     await store.raiseAlert({ kind: 'late_delivery', subject: '*', summary: 'oldest 12 min', detail: {} });
-    const breaker = (state: 'open' | 'closed') => ({
+    const breaker = (state: 'open' | 'half_open' | 'closed') => ({
       type: 'sendgrid',
       state,
       since: Date.now(),
@@ -109,6 +135,14 @@ describe('service metrics', () => {
       startedAt: Date.now(),
       breakers: { sendgrid: breaker('closed') },
     });
+    await store.recordHeartbeat({
+      id: 'c',
+      role: 'worker',
+      host: 'h',
+      pid: 3,
+      startedAt: Date.now(),
+      breakers: { sendgrid: breaker('half_open') },
+    });
     await metrics.render();
     expect(await values(metrics, 'mailroute_alerts_firing')).toEqual([
       { labels: { kind: 'late_delivery' }, value: 1 },
@@ -118,9 +152,11 @@ describe('service metrics', () => {
     ]);
     expect(await values(metrics, 'mailroute_processes')).toEqual([
       { labels: { role: 'all' }, value: 1 },
-      { labels: { role: 'worker' }, value: 1 },
+      { labels: { role: 'worker' }, value: 2 },
     ]);
-    expect(await values(metrics, 'mailroute_breakers_open')).toEqual([{ labels: { provider: 'sendgrid' }, value: 1 }]);
+    // Half-open is not closed: it counts as open, and is also shown apart.
+    expect(await values(metrics, 'mailroute_breakers_open')).toEqual([{ labels: { provider: 'sendgrid' }, value: 2 }]);
+    expect(await values(metrics, 'mailroute_breakers_half_open')).toEqual([{ labels: { provider: 'sendgrid' }, value: 1 }]);
 
     await store.resolveAlert(fired.alert.id);
     await metrics.render();

@@ -67,8 +67,20 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
   });
   const failovers = new Counter({
     name: 'mailroute_failovers_total',
-    help: 'Messages this process moved on to the next provider after a provider fault, by the provider that failed.',
+    help: 'Messages this process moved on to another provider (which it called) after a provider fault, by the provider that failed.',
     labelNames: ['from'] as const,
+    registers,
+  });
+  const backupSends = new Counter({
+    name: 'mailroute_backup_sends_total',
+    help: 'Messages this process had accepted by a provider other than their first choice (failing, breaker open, disabled), by first choice and the provider that took them.',
+    labelNames: ['first_choice', 'provider'] as const,
+    registers,
+  });
+  const unsentRounds = new Counter({
+    name: 'mailroute_unsent_rounds_total',
+    help: 'Dispatch rounds of this process in which no provider accepted the message (it waits for a retry), by the provider whose failure ended the round; "none" when no provider was called.',
+    labelNames: ['last_failed'] as const,
     registers,
   });
   const skips = new Counter({
@@ -184,20 +196,35 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
   });
   new Gauge({
     name: 'mailroute_breakers_open',
-    help: 'Live processes whose breaker for the provider is open (from heartbeats: every process, not only this one).',
+    help: 'Live processes whose breaker for the provider is not closed: open or half-open (from heartbeats: every process, not only this one).',
     labelNames: ['provider'] as const,
     registers: databaseRegisters,
     collect() {
       this.reset();
-      const open = new Map<string, number>();
-      for (const beat of snapshot?.heartbeats ?? []) {
-        for (const [provider, breaker] of Object.entries(beat.breakers)) {
-          open.set(provider, (open.get(provider) ?? 0) + (breaker.state === 'open' ? 1 : 0));
-        }
-      }
-      for (const [provider, count] of open) this.set({ provider }, count);
+      for (const [provider, count] of breakersIn((state) => state !== 'closed')) this.set({ provider }, count);
     },
   });
+  new Gauge({
+    name: 'mailroute_breakers_half_open',
+    help: 'Of mailroute_breakers_open, the processes whose breaker is half-open (letting one probe through).',
+    labelNames: ['provider'] as const,
+    registers: databaseRegisters,
+    collect() {
+      this.reset();
+      for (const [provider, count] of breakersIn((state) => state === 'half_open')) this.set({ provider }, count);
+    },
+  });
+
+  /** Per provider, the live processes whose breaker is in a state that `matches` (0 for the others). */
+  function breakersIn(matches: (state: BreakerState) => boolean): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const beat of snapshot?.heartbeats ?? []) {
+      for (const [provider, breaker] of Object.entries(beat.breakers)) {
+        counts.set(provider, (counts.get(provider) ?? 0) + (matches(breaker.state) ? 1 : 0));
+      }
+    }
+    return counts;
+  }
 
   async function readSnapshot(): Promise<Snapshot | undefined> {
     try {
@@ -227,6 +254,10 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
         latency.observe({ provider: attempt.provider, outcome: attempt.outcome }, attempt.latencyMs / 1000);
       });
       router.on('failover', (event) => failovers.inc({ from: event.from }));
+      router.on('sent', (event) => {
+        if (event.provider !== event.firstChoice) backupSends.inc({ first_choice: event.firstChoice, provider: event.provider });
+      });
+      router.on('unsent', (event) => unsentRounds.inc({ last_failed: event.lastFailed ?? 'none' }));
       router.on('skip', (event) => skips.inc({ provider: event.provider, code: event.error.code }));
       router.on('breaker', (event) => transitions.inc({ provider: event.provider, state: event.state }));
     },

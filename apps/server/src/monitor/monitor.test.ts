@@ -143,7 +143,7 @@ forEachDatabase('alert monitor', (database) => {
         providerNames: () => ['sendgrid', 'smtp'],
         logger: { info: log('info'), warn: log('warn'), error: log('error') },
         staleAfterMs: 20_000,
-        channels: channelsFrom(alerts.channels),
+        channels: channelsFrom(alerts),
         owner,
         now: clock.now,
         ...(dashboardUrl === undefined ? {} : { dashboardUrl }),
@@ -230,6 +230,8 @@ forEachDatabase('alert monitor', (database) => {
       startedAt: new Date(clock.now()).toISOString(),
       resolvedAt: null,
       detail: { waitedMs: 10 * MIN, thresholdMs: 10 * MIN, waiting: { queued: 1 } },
+      runbook: 'docs/runbook.md#late-delivery',
+      runbookUrl: null,
     });
 
     // Still late at every check: no new notice until the reminder interval has passed.
@@ -269,6 +271,17 @@ forEachDatabase('alert monitor', (database) => {
       ['reminder:slack', 'reminder:webhook'],
       ['resolved:slack', 'resolved:webhook'],
     ]);
+  });
+
+  test('with alerts.docsUrl the runbook section is a link in Slack and an address in the JSON webhook', async () => {
+    const { clock, store, open } = await setup({ docsUrl: 'https://git.example.com/ops/mailroute/blob/main/' });
+    const monitor = open('a');
+    await store.enqueue(message(5));
+    clock.advance(10 * MIN);
+    expect((await monitor.checkOnce()).raised).toHaveLength(1);
+    const section = 'https://git.example.com/ops/mailroute/blob/main/docs/runbook.md#late-delivery';
+    expect(JSON.stringify(byPath('/slack')[0]?.blocks)).toContain(`runbook: <${section}|docs/runbook.md#late-delivery>`);
+    expect(byPath('/hook')[0]).toMatchObject({ runbook: 'docs/runbook.md#late-delivery', runbookUrl: section });
   });
 
   test('a channel that fails is recorded and tried again at the next check; the other is not sent twice', async () => {
@@ -377,7 +390,11 @@ forEachDatabase('alert monitor', (database) => {
     await beat({ sendgrid: breaker('closed', openedAt) }, 'p2');
     const raised = await first.checkOnce();
     expect(raised.raised.map((alert) => [alert.kind, alert.subject])).toEqual([['breaker_open', 'sendgrid']]);
-    expect(raised.raised[0]?.summary).toMatch(/^The circuit breaker for sendgrid has not closed for 5 min in 1 of 2 live processes/);
+    expect(raised.raised[0]?.summary).toMatch(
+      /^The circuit breaker for sendgrid has not closed for 5 min in 1 of 2 live processes \(open in 1, half-open in 0;/,
+    );
+    // The incident started when the breaker left closed, not when the check noticed.
+    expect(raised.raised[0]?.startedAt).toBe(openedAt);
     expect(byPath('/slack')[0]?.text).toMatch(/FIRING Breaker open: sendgrid/);
 
     // A new monitor (the old one's process stopped cleanly) sees a breaker open for 10 s only: it keeps the incident.
@@ -393,9 +410,9 @@ forEachDatabase('alert monitor', (database) => {
     await beat({ sendgrid: breaker('closed', openedAt) }, 'p2');
     const cleared = await second.checkOnce();
     expect(cleared.resolved.map((alert) => alert.subject)).toEqual(['sendgrid']);
-    expect(byPath('/slack').map((body) => String(body.text).split('\n')[0])).toEqual([
-      ':rotating_light: [mailroute] FIRING Breaker open: sendgrid',
-      ':white_check_mark: [mailroute] RESOLVED Breaker open: sendgrid (after 20 s)',
+    expect(byPath('/slack').map((body) => String(body.text))).toEqual([
+      expect.stringMatching(/^:rotating_light: \[mailroute\] FIRING Breaker open: sendgrid\n/),
+      `:white_check_mark: [mailroute] RESOLVED Breaker open: sendgrid (after 5 min)\nThe breaker for sendgrid closed in every live process using it (2, the latest at ${new Date(clock.now()).toISOString()}): a probe went through.`,
     ]);
   });
 
@@ -426,70 +443,238 @@ forEachDatabase('alert monitor', (database) => {
     expect((await monitor.checkOnce()).raised.map((alert) => alert.subject)).toEqual(['sendgrid']);
   });
 
-  test('messages went dead and every provider failing: raised from the database, cleared by a resend and a success', async () => {
+  /** Claims the message and records one dispatch round of it: the outcome with its provider calls. */
+  async function round(store: MailStore, outcome: Parameters<MailStore['complete']>[1][number]) {
+    const claimed = await store.claim('w', 10, 60_000);
+    expect(claimed.map((row) => row.message.id)).toContain(outcome.id);
+    await store.complete('w', [outcome]);
+  }
+
+  test('every provider failing: the window starts at the first failure after the last answer, not in the quiet before it', async () => {
     const { clock, store, open } = await setup();
     const monitor = open('a');
-    const ids = [];
-    for (let n = 0; n < 3; n += 1) ids.push((await store.enqueue(message(10 + n))).id);
-    await store.claim('w', 10, 60_000);
-    const at = clock.now();
-    await store.complete('w', [
-      {
-        kind: 'dead',
-        id: ids[0] ?? '',
-        reason: 'max_attempts',
-        error: mailError('NO_PROVIDER', 'all failed'),
-        attempts: [failed(ids[0] ?? '', at, 'sendgrid'), failed(ids[0] ?? '', at, 'smtp')],
-      },
-      {
-        kind: 'retry',
-        id: ids[1] ?? '',
-        at: at + MIN,
-        error: mailError('NO_PROVIDER', 'all failed'),
-        attempts: [failed(ids[1] ?? '', at, 'sendgrid')],
-      },
-      {
-        kind: 'failed',
-        id: ids[2] ?? '',
-        error: mailError('INVALID_RECIPIENT', 'no such user'),
-        attempts: [{ ...failed(ids[2] ?? '', at, 'sendgrid'), error: mailError('INVALID_RECIPIENT', 'no such user') }],
-      },
-    ]);
-    clock.advance(1_000);
-    const round = await monitor.checkOnce();
-    const byKind = Object.fromEntries(round.raised.map((alert) => [alert.kind, alert]));
-    expect(Object.keys(byKind).sort()).toEqual(['all_providers_failing', 'dead_messages']);
-    expect(byKind.dead_messages?.summary).toBe(
-      '1 message went dead in the last 1 h and is dead still, the latest 1 s ago (NO_PROVIDER 1).',
-    );
-    expect(byKind.all_providers_failing?.summary).toBe(
-      'No provider accepted any of 4 attempts in the last 5 min: sendgrid 3/3 failed (last: PROVIDER_UNAVAILABLE 503); smtp 1/1 failed (last: PROVIDER_UNAVAILABLE 503).',
-    );
-    expect(byKind.all_providers_failing?.detail).toMatchObject({ attempts: 4, notTried: [] });
+    const first = (await store.enqueue(message(20))).id;
+    await round(store, {
+      kind: 'sent',
+      id: first,
+      provider: 'smtp',
+      providerMessageId: 'pm',
+      attempts: [accepted(first, clock.now(), 'smtp')],
+    });
+    clock.advance(60 * MIN);
+    expect((await monitor.checkOnce()).raised).toEqual([]);
 
-    // Mail in backoff: minutes without any attempt do not clear it while mail waits.
-    clock.advance(6 * MIN);
-    const quiet = await monitor.checkOnce();
-    expect(quiet.resolved.map((alert) => alert.kind)).toEqual([]);
-    expect((await store.firingAlerts()).find((alert) => alert.kind === 'all_providers_failing')?.summary).toMatch(
-      /^No provider has accepted anything; no attempt in the last 5 min/,
-    );
-
-    // An operator resends the dead one; a provider accepts the next message.
-    await store.requeue({ ids: [ids[0] ?? ''] });
-    await store.claim('w', 10, 60_000);
+    // An hour of quiet, then every provider fails: 1 s in, that is no 5 min spell yet.
+    const id = (await store.enqueue(message(21))).id;
+    const failedAt = clock.now();
+    await round(store, {
+      kind: 'retry',
+      id,
+      at: failedAt + 10 * MIN,
+      error: mailError('NO_PROVIDER', 'all failed'),
+      attempts: [failed(id, failedAt, 'sendgrid'), failed(id, failedAt, 'smtp')],
+    });
     clock.advance(1_000);
-    await store.complete('w', [
-      {
-        kind: 'sent',
-        id: ids[0] ?? '',
-        provider: 'smtp',
-        providerMessageId: 'pm',
-        attempts: [accepted(ids[0] ?? '', clock.now(), 'smtp')],
-      },
-    ]);
+    expect((await monitor.checkOnce()).raised).toEqual([]);
+    clock.advance(4 * MIN);
+    expect((await monitor.checkOnce()).raised).toEqual([]);
+
+    clock.advance(MIN);
+    const raised = await monitor.checkOnce();
+    expect(raised.raised.map((alert) => alert.kind)).toEqual(['all_providers_failing']);
+    expect(raised.raised[0]?.startedAt).toBe(failedAt);
+    expect(raised.raised[0]?.summary).toBe(
+      `No provider has accepted anything for 5 min, since the first failure at ${new Date(failedAt).toISOString()} (threshold 5 min): sendgrid 1/1 failed (last: PROVIDER_UNAVAILABLE 503); smtp 1/1 failed (last: PROVIDER_UNAVAILABLE 503); mail waits for its next try.`,
+    );
+    expect(raised.raised[0]?.detail).toMatchObject({ attempts: 2, notTried: [], lastAnswer: { provider: 'smtp', outcome: 'accepted' } });
+  });
+
+  test('old failures and then nothing raise no incident; a message refused for its own fault is an answer', async () => {
+    const { clock, store, open } = await setup();
+    const monitor = open('a');
+    const id = (await store.enqueue(message(22))).id;
+    await round(store, {
+      kind: 'failed',
+      id,
+      error: mailError('INVALID_RECIPIENT', 'no such user'),
+      attempts: [
+        failed(id, clock.now(), 'sendgrid'),
+        { ...failed(id, clock.now() + 20, 'smtp'), error: mailError('INVALID_RECIPIENT', 'no such user') },
+      ],
+    });
+    clock.advance(10 * MIN);
+    // sendgrid failed, then smtp answered (refused the address): no spell of failures.
+    expect((await monitor.checkOnce()).raised).toEqual([]);
+    expect(await store.failingSpell(['sendgrid', 'smtp'])).toEqual({
+      lastAnswer: { provider: 'smtp', at: expect.any(Number), outcome: 'refused' },
+    });
+
+    const other = (await store.enqueue(message(23))).id;
+    await round(store, {
+      kind: 'failed',
+      id: other,
+      error: mailError('NO_PROVIDER', 'all failed'),
+      attempts: [failed(other, clock.now(), 'sendgrid')],
+    });
+    clock.advance(10 * MIN);
+    // Failures 10 min ago, no mail waiting, nothing tried since: no news of an outage now.
+    expect((await monitor.checkOnce()).raised).toEqual([]);
+  });
+
+  test('no false all-clear: mail going dead in an outage keeps the incidents open and is said in them; a provider accepting clears them with the reason', async () => {
+    const { clock, store, open } = await setup();
+    const monitor = open('a');
+    const id = (await store.enqueue(message(30))).id;
+    const failedAt = clock.now();
+    await round(store, {
+      kind: 'retry',
+      id,
+      at: failedAt + 9 * MIN,
+      error: mailError('NO_PROVIDER', 'all failed'),
+      attempts: [failed(id, failedAt, 'sendgrid'), failed(id, failedAt, 'smtp')],
+    });
+    clock.advance(10 * MIN);
+    const raised = await monitor.checkOnce();
+    expect(raised.raised.map((alert) => alert.kind).sort()).toEqual(['all_providers_failing', 'late_delivery']);
+    expect(raised.raised.find((alert) => alert.kind === 'late_delivery')?.startedAt).toBe(failedAt + 10 * MIN);
+
+    // Every waiting message goes dead: nothing was handed to a provider, nothing has recovered.
+    await round(store, {
+      kind: 'dead',
+      id,
+      reason: 'max_attempts',
+      error: mailError('NO_PROVIDER', 'all failed'),
+      attempts: [failed(id, clock.now(), 'sendgrid'), failed(id, clock.now(), 'smtp')],
+    });
+    clock.advance(30_000);
+    const during = await monitor.checkOnce();
+    expect(during.resolved).toEqual([]);
+    expect(during.raised.map((alert) => alert.kind)).toEqual(['dead_messages']);
+    const firing = Object.fromEntries((await store.firingAlerts()).map((alert) => [alert.kind, alert]));
+    expect(firing.late_delivery?.summary).toBe(
+      'No mail waits past the threshold now, but none of it was handed to a provider: 1 message went dead since this started (NO_PROVIDER 1). This stays open until a provider accepts mail.',
+    );
+    expect(firing.all_providers_failing?.summary).toMatch(/; 1 message went dead since this started \(NO_PROVIDER 1\)\.$/);
+    expect(firing.all_providers_failing?.detail).toMatchObject({ deadSinceStart: 1 });
+    for (let step = 0; step < 20; step += 1) {
+      clock.advance(MIN);
+      expect((await monitor.checkOnce()).resolved).toEqual([]);
+    }
+
+    // smtp takes new mail: the outage is over.
+    const next = (await store.enqueue(message(31))).id;
+    const acceptedAt = clock.now();
+    await round(store, {
+      kind: 'sent',
+      id: next,
+      provider: 'smtp',
+      providerMessageId: 'pm',
+      attempts: [accepted(next, acceptedAt, 'smtp')],
+    });
     clock.advance(30_000);
     const cleared = await monitor.checkOnce();
-    expect(cleared.resolved.map((alert) => alert.kind).sort()).toEqual(['all_providers_failing', 'dead_messages']);
+    const reasons = Object.fromEntries(cleared.resolved.map((alert) => [alert.kind, alert.summary]));
+    expect(Object.keys(reasons).sort()).toEqual(['all_providers_failing', 'late_delivery']);
+    expect(reasons.all_providers_failing).toBe(
+      `smtp accepted mail again at ${new Date(acceptedAt).toISOString()}, 30 min after the first failure.`,
+    );
+    expect(reasons.late_delivery).toBe(
+      'The late mail was handed to a provider: 1 message accepted since it started (smtp 1); no mail waits; 1 message went dead since this started (NO_PROVIDER 1).',
+    );
+    // Every RESOLVED notice says why, on both channels; the firing summary stays in the detail.
+    const resolvedTexts = byPath('/slack')
+      .map((body) => String(body.text))
+      .filter((text) => text.includes('RESOLVED'));
+    expect(resolvedTexts).toHaveLength(2);
+    expect(resolvedTexts).toContain(
+      `:white_check_mark: [mailroute] RESOLVED Every provider failing (after 31 min)\n${reasons.all_providers_failing}`,
+    );
+    const hook = byPath('/hook').find((body) => body.notice === 'resolved' && body.kind === 'late_delivery');
+    expect(hook).toMatchObject({
+      summary: reasons.late_delivery,
+      detail: { resolvedBecause: reasons.late_delivery, firingSummary: expect.stringMatching(/^No mail waits past the threshold now/) },
+    });
+    expect((await store.firingAlerts()).map((alert) => alert.kind)).toEqual(['dead_messages']);
+  });
+
+  test('late delivery says how much of the late mail waits for a provider because no provider could be called', async () => {
+    const { clock, store, open } = await setup();
+    const monitor = open('a');
+    const id = (await store.enqueue(message(41))).id;
+    await round(store, {
+      kind: 'retry',
+      id,
+      at: clock.now() + 30 * MIN,
+      error: mailError('BREAKER_OPEN', 'no provider was called (sendgrid: breaker open, smtp: breaker open)'),
+      attempts: [],
+    });
+    clock.advance(10 * MIN);
+    const [late] = (await monitor.checkOnce()).raised;
+    expect(late?.summary).toBe(
+      'The oldest message not yet sent has waited 10 min (threshold 10 min); 1 message waiting (retrying 1); 1 of them wait for a provider to come back (no provider could be called: breakers open or disabled; such rounds do not count toward retry.maxAttempts, so they wait until a provider is back or retry.maxAgeMs passes).',
+    );
+    expect(late?.detail).toMatchObject({ waitingForProvider: 1 });
+  });
+
+  test('late delivery of mail an operator cancelled resolves, saying nothing was sent or went dead', async () => {
+    const { clock, store, open } = await setup();
+    const monitor = open('a');
+    const { id } = await store.enqueue(message(40));
+    clock.advance(11 * MIN);
+    expect((await monitor.checkOnce()).raised.map((alert) => alert.kind)).toEqual(['late_delivery']);
+    await store.cancel(id);
+    clock.advance(30_000);
+    const cleared = await monitor.checkOnce();
+    expect(cleared.resolved.map((alert) => alert.summary)).toEqual([
+      'No message waits past the threshold any more; none was sent and none went dead (the late mail was cancelled or refused for its own fault); no mail waits.',
+    ]);
+  });
+
+  test('messages went dead: raised with the first death as its start, cleared by a resend with the reason; resent mail is late from the resend', async () => {
+    const { clock, store, open } = await setup();
+    const monitor = open('a');
+    const id = (await store.enqueue(message(50))).id;
+    const deadAt = clock.now();
+    await round(store, {
+      kind: 'dead',
+      id,
+      reason: 'max_attempts',
+      error: mailError('NO_PROVIDER', 'all failed'),
+      attempts: [failed(id, deadAt, 'sendgrid'), failed(id, deadAt, 'smtp')],
+    });
+    clock.advance(1_000);
+    const round1 = await monitor.checkOnce();
+    const dead = round1.raised.find((alert) => alert.kind === 'dead_messages');
+    expect(dead?.summary).toBe('1 message went dead in the last 1 h and is dead still, the latest 1 s ago (NO_PROVIDER 1).');
+    expect(dead?.startedAt).toBe(deadAt);
+    // Resent 20 min after it was accepted: it is late from the resend, not from its acceptance.
+    clock.advance(20 * MIN);
+    await store.retryMessages({ target: { ids: [id] } });
+    clock.advance(30_000);
+    const cleared = await monitor.checkOnce();
+    expect(cleared.raised.map((alert) => alert.kind)).not.toContain('late_delivery');
+    expect(cleared.resolved.map((alert) => [alert.kind, alert.summary])).toEqual([
+      ['dead_messages', 'Every message that went dead during it was resent or cancelled: none is dead still.'],
+    ]);
+    clock.advance(10 * MIN);
+    expect((await monitor.checkOnce()).raised.map((alert) => alert.kind)).toContain('late_delivery');
+  });
+
+  test('a breaker that stays half-open (no traffic to probe) is not closed: it raises, and says so', async () => {
+    const { clock, store, open } = await setup({ breakerOpenAfterMs: 5 * MIN });
+    const monitor = open('a');
+    const openedAt = clock.now();
+    clock.advance(6 * MIN);
+    await store.recordHeartbeat({
+      id: 'p1',
+      role: 'worker',
+      host: 'h',
+      pid: 1,
+      startedAt: openedAt - MIN,
+      breakers: { sendgrid: { ...breaker('half_open', clock.now() - 30_000), notClosedSince: openedAt } },
+    });
+    const raised = await monitor.checkOnce();
+    expect(raised.raised.map((alert) => [alert.subject, alert.startedAt])).toEqual([['sendgrid', openedAt]]);
+    expect(raised.raised[0]?.summary).toMatch(/has not closed for 6 min in 1 of 1 live process \(open in 0, half-open in 1;/);
   });
 });

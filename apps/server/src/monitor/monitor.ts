@@ -3,7 +3,15 @@ import { hostname } from 'node:os';
 import type { AlertRecord, MailStore } from '@mailroute/store';
 import { breakerWatch } from './breaker-watch.js';
 import { type AlertChannel, channelsFrom } from './channels/index.js';
-import { type AlertSettings, type Check, type CheckCondition, deadMessages, everyProviderFailing, lateDelivery } from './checks.js';
+import {
+  type AlertSettings,
+  type Check,
+  type CheckCondition,
+  type CheckResult,
+  deadMessages,
+  everyProviderFailing,
+  lateDelivery,
+} from './checks.js';
 import { consoleLink } from './notices.js';
 import { type NoticeOutcome, sendDueNotices } from './notifier.js';
 
@@ -59,7 +67,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
   const { store, settings, logger, dashboardUrl } = options;
   const now = options.now ?? Date.now;
   const owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  const channels = options.channels ?? channelsFrom(settings.channels);
+  const channels = options.channels ?? channelsFrom(settings);
   const checks: readonly Check[] = [lateDelivery, breakerWatch(), deadMessages, everyProviderFailing];
   let active = false;
   let timer: NodeJS.Timeout | undefined;
@@ -77,13 +85,12 @@ export function createMonitor(options: MonitorOptions): Monitor {
     return held;
   }
 
-  async function reconcile(checked: { check: Check; conditions: CheckCondition[] }[], checkedAt: number) {
-    const firing = await store.firingAlerts();
+  async function reconcile(checked: { check: Check; result: CheckResult }[], firing: readonly AlertRecord[], checkedAt: number) {
     const raised: AlertRecord[] = [];
     const resolved: AlertRecord[] = [];
-    for (const { check, conditions } of checked) {
+    for (const { check, result } of checked) {
       const mine = firing.filter((alert) => alert.kind === check.kind);
-      for (const condition of conditions) {
+      for (const condition of result.conditions) {
         if (condition.sustainOnly && !mine.some((alert) => alert.subject === condition.subject)) continue;
         const { sustainOnly: _, ...input } = condition;
         const { alert, opened } = await store.raiseAlert(input);
@@ -91,12 +98,17 @@ export function createMonitor(options: MonitorOptions): Monitor {
         raised.push(alert);
         logger.warn({ alertId: alert.id, kind: alert.kind, subject: alert.subject, summary: alert.summary, checkedAt }, 'alert raised');
       }
-      for (const alert of mine) {
-        if (conditions.some((condition) => condition.subject === alert.subject)) continue;
-        const closed = await store.resolveAlert(alert.id);
+      for (const { subject, reason } of result.resolved) {
+        const alert = mine.find((candidate) => candidate.subject === subject);
+        if (!alert) continue;
+        // The resolve notice tells why; the last firing summary stays in the detail.
+        const closed = await store.resolveAlert(alert.id, {
+          summary: reason,
+          detail: { ...alert.detail, firingSummary: alert.summary, resolvedBecause: reason },
+        });
         if (!closed) continue;
         resolved.push(closed);
-        logger.info({ alertId: alert.id, kind: alert.kind, subject: alert.subject }, 'alert resolved');
+        logger.info({ alertId: alert.id, kind: alert.kind, subject: alert.subject, reason }, 'alert resolved');
       }
     }
     return { raised, resolved };
@@ -105,20 +117,23 @@ export function createMonitor(options: MonitorOptions): Monitor {
   async function round(): Promise<CheckRound> {
     if (!(await holdLease())) return idle;
     const at = now();
+    const firing = await store.firingAlerts();
     const context = { store, now: at, settings, providerNames: options.providerNames(), staleAfterMs: options.staleAfterMs };
-    const results = await Promise.allSettled(checks.map((check) => check.run(context)));
-    const checked: { check: Check; conditions: CheckCondition[] }[] = [];
+    const results = await Promise.allSettled(
+      checks.map((check) => check.run({ ...context, firing: firing.filter((alert) => alert.kind === check.kind) })),
+    );
+    const checked: { check: Check; result: CheckResult }[] = [];
     const failedChecks: string[] = [];
     results.forEach((result, index) => {
       const check = checks[index];
       if (!check) return;
-      if (result.status === 'fulfilled') checked.push({ check, conditions: result.value });
+      if (result.status === 'fulfilled') checked.push({ check, result: result.value });
       else {
         failedChecks.push(check.kind);
         logger.error({ err: result.reason, check: check.kind }, 'alert check failed; its incidents stay as they were');
       }
     });
-    const { raised, resolved } = await reconcile(checked, at);
+    const { raised, resolved } = await reconcile(checked, firing, at);
     const notices = await sendDueNotices({
       store,
       channels,

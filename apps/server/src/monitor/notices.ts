@@ -1,5 +1,5 @@
 import { unsentStatuses } from '@mailroute/core';
-import { type AlertNoticeKind, type AlertRecord, alertTitles } from '@mailroute/store';
+import { type AlertKind, type AlertNoticeKind, type AlertRecord, alertTitles } from '@mailroute/store';
 
 export { alertTitles };
 
@@ -35,6 +35,12 @@ export function consoleLink(publicUrl: string, alert: AlertRecord, deadWindowMs:
     case 'all_providers_failing':
       return view('./', { range: '1h' });
   }
+}
+
+/** The runbook section of an incident kind: its path in the repository, and its address when the docs are published. */
+export function runbookOf(kind: AlertKind, docsUrl: string | undefined): { readonly path: string; readonly url?: string } {
+  const { runbook } = alertTitles[kind];
+  return docsUrl === undefined ? { path: runbook } : { path: runbook, url: new URL(runbook, docsUrl).toString() };
 }
 
 /** `45 s`, `12 min`, `2 h 5 min`: what an operator reads at a glance. */

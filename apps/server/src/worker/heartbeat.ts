@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { BreakerState, Router } from '@mailroute/core';
+import type { Router } from '@mailroute/core';
 import type { MailStore, ProcessBreaker } from '@mailroute/store';
 
 export interface HeartbeatOptions {
@@ -33,8 +33,6 @@ export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
   const startedAt = now();
   const host = hostname();
   let router: Router | undefined;
-  let since = new Map<string, { state: BreakerState; at: number }>();
-  let leftClosed = new Map<string, number>();
   let unsubscribe: (() => void) | undefined;
   let writing: Promise<void> | undefined;
   let again = false;
@@ -43,14 +41,14 @@ export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
   function breakers(): Record<string, ProcessBreaker> {
     const entries: Record<string, ProcessBreaker> = {};
     for (const health of router?.health() ?? []) {
-      const known = since.get(health.name);
-      const at = known && known.state === health.state ? known.at : startedAt;
+      // A breaker closed since it was built reports the process's start.
+      const at = health.since ?? startedAt;
       entries[health.name] = {
         type: health.type,
         state: health.state,
         since: at,
         ...(health.halfOpenAt === undefined ? {} : { halfOpenAt: health.halfOpenAt }),
-        ...(health.state === 'closed' ? {} : { notClosedSince: leftClosed.get(health.name) ?? at }),
+        ...(health.state === 'closed' ? {} : { notClosedSince: health.notClosedSince ?? at }),
         enabled: health.enabled,
         fires: health.fires,
         successes: health.successes,
@@ -103,17 +101,9 @@ export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
     track(next) {
       unsubscribe?.();
       router = next;
-      // A new router starts with closed breakers: times of the old one do not apply.
-      since = new Map();
-      leftClosed = new Map();
-      const trackedAt = now();
-      for (const health of next.health()) since.set(health.name, { state: health.state, at: trackedAt });
-      unsubscribe = next.on('breaker', (event) => {
-        if (router !== next) return;
-        since.set(event.provider, { state: event.state, at: event.at });
-        if (event.state === 'closed') leftClosed.delete(event.provider);
-        else if (!leftClosed.has(event.provider)) leftClosed.set(event.provider, event.at);
-        void beat();
+      // Each breaker knows since when it is in its state (a kept one across reloads too).
+      unsubscribe = next.on('breaker', () => {
+        if (router === next) void beat();
       });
       void beat();
     },

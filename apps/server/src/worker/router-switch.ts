@@ -37,6 +37,7 @@ function track(inner: Router): Tracked {
     providerNames: () => inner.providerNames(),
     setBreaker: (name, state) => inner.setBreaker(name, state),
     cutInFlight: (name) => inner.cutInFlight(name),
+    handOver: (name) => inner.handOver(name),
     close: () => inner.close(),
   };
   return {

@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseMessage } from '@mailroute/core';
@@ -20,6 +21,15 @@ afterEach(async () => {
 
 const capture = (name: string) => ({ type: 'capture' as const, name, directory: join(dir, name), maxInMemory: 1000 });
 const config = (input: MailrouteConfigInput) => configSchema.parse(input);
+
+/** A port nothing listens on: taken from the system, then given back. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return typeof address === 'object' && address ? address.port : 0;
+}
 const emlCount = (name: string) => readdirSync(join(dir, name)).filter((file) => file.endsWith('.eml')).length;
 
 function message(index: number) {
@@ -56,6 +66,53 @@ describe('worker configuration reload', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(outcomes).toHaveLength(200);
     expect(new Set(outcomes)).toEqual(new Set(['sent:sent']));
+  });
+
+  it('a reload that changes one provider leaves an unchanged failing provider open: no reset, no new calls to it', async () => {
+    const closed = await closedPort();
+    const relay = { type: 'smtp' as const, name: 'relay', host: '127.0.0.1', port: closed, connectionTimeoutMs: 2_000 };
+    const settings = (backupMaxInMemory: number, relayPort = closed) =>
+      config({
+        providers: [
+          { ...relay, port: relayPort },
+          { ...capture('backup'), maxInMemory: backupMaxInMemory },
+        ],
+        routing: { breaker: { volumeThreshold: 2, resetTimeoutMs: 600_000 } },
+        worker: { concurrency: 1, idlePollMs: 50 },
+      });
+    const worker = await startWorker({ store, config: settings(1000) });
+    const sendAll = async (from: number) => {
+      const ids = [];
+      for (let i = from; i < from + 5; i += 1) ids.push((await store.enqueue(message(i))).id);
+      const deadline = Date.now() + 10_000;
+      while ((await store.countByStatus()).sent < from + 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect((await store.countByStatus()).sent).toBe(from + 5);
+    };
+    const relayCalls = async () => (await store.providerActivity(0)).find((entry) => entry.provider === 'relay')?.attempts ?? 0;
+    const healthOf = (name: string) =>
+      worker
+        .router()
+        .health()
+        .find((health) => health.name === name);
+
+    await sendAll(0);
+    const before = healthOf('relay');
+    expect(before).toMatchObject({ state: 'open', since: expect.any(Number), notClosedSince: before?.since });
+    const calls = await relayCalls();
+    expect(calls).toBeGreaterThanOrEqual(2);
+
+    // The backup's settings change; the relay's do not: its breaker carries on, open since the same time.
+    await worker.reload(settings(999));
+    expect(healthOf('relay')).toEqual(before);
+    expect(healthOf('backup')).toMatchObject({ state: 'closed', fires: 0 });
+    await sendAll(5);
+    expect(await relayCalls()).toBe(calls);
+    expect(emlCount('backup')).toBe(10);
+
+    // The relay's own settings change (another port): it starts fresh.
+    await worker.reload(settings(999, await closedPort()));
+    expect(healthOf('relay')).toMatchObject({ state: 'closed', fires: 0 });
+    await worker.stop();
   });
 
   it('a provider that cannot be built leaves the running router in place', async () => {

@@ -6,6 +6,7 @@ import { longestSendMs, type MailrouteConfig } from '../config/schema.js';
 import { startHeartbeat } from './heartbeat.js';
 import { observedQueue } from './observed-queue.js';
 import { type ProviderOverrides, watchProviderOverrides } from './overrides.js';
+import { createProvider } from './providers.js';
 import { buildRouter } from './router.js';
 import { createRouterSwitch } from './router-switch.js';
 
@@ -16,8 +17,9 @@ export interface Worker {
   router(): Router;
   /**
    * Swaps in providers and routing from a new configuration. Sends in flight finish on the
-   * old router; the next claimed message uses the new one. Throws (and keeps the old router)
-   * when a provider cannot be built. Worker, retry and database settings need a restart.
+   * old router; the next claimed message uses the new one. Providers whose settings did not
+   * change keep their connections and breakers. Throws (and keeps the old router) when a
+   * provider cannot be built. Worker, retry and database settings need a restart.
    */
   reload(config: MailrouteConfig): Promise<void>;
   stop(options?: { graceMs?: number }): Promise<void>;
@@ -64,6 +66,7 @@ export async function startWorker({
   const routers = createRouterSwitch(first, (error) => onError(error, 'router close'));
   overrides.follow(routers.current);
   let retireAfterMs = longestSendMs(config) + RETIRE_MARGIN_MS;
+  let active = config;
   const dispatcher = createDispatcher({
     queue: onOutcome ? observedQueue(store, (outcomes) => outcomes.forEach(onOutcome)) : store,
     router: routers.current,
@@ -82,12 +85,13 @@ export async function startWorker({
     dispatcher,
     router: routers.current,
     async reload(next) {
-      const router = await buildRouter(next, overrides.isEnabled);
+      const router = await buildRouter(next, overrides.isEnabled, createProvider, { router: routers.current(), config: active });
+      active = next;
       onRouter(router);
       heartbeat.track(router);
       // The old router's sends may be as long as the old configuration allows.
       routers.swap(router, retireAfterMs);
-      // The new breakers start closed: a forced-open provider is forced again before the next send.
+      // New and changed providers' breakers start closed: a forced-open one is forced again before the next send.
       overrides.follow(routers.current);
       retireAfterMs = longestSendMs(next) + RETIRE_MARGIN_MS;
     },

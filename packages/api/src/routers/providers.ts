@@ -192,7 +192,9 @@ export const providersRouter = router({
             ...(type === undefined ? {} : { type }),
             recent: recentOf(recent.get(view.name), failureView),
             breakers,
-            openIn: allBreakers.filter((breaker) => breaker.state === 'open').length,
+            // Half-open is not closed: with no traffic to probe it, it can stay so for long.
+            openIn: allBreakers.filter((breaker) => breaker.state !== 'closed').length,
+            halfOpenIn: allBreakers.filter((breaker) => breaker.state === 'half_open').length,
             // Live processes that report a breaker for this provider (`openIn` of them): the same in both views.
             liveIn: allBreakers.length,
             windows: windowsOf(record),

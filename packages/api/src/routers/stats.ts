@@ -10,9 +10,11 @@ const OVERVIEW_WINDOW_MS = 15 * 60_000;
 
 export interface OpenBreaker {
   readonly provider: string;
-  /** Live processes whose breaker for this provider is open, of `processes`. */
+  /** Live processes whose breaker for this provider is not closed (open or half-open), of `processes`. */
   readonly openIn: number;
-  /** The earliest of those processes' open-since times. */
+  /** Of those, the ones half-open (letting one probe through). */
+  readonly halfOpenIn: number;
+  /** The earliest time one of those breakers left closed. */
   readonly since: number;
 }
 
@@ -161,9 +163,13 @@ export const statsRouter = router({
     const openBreakers: OpenBreaker[] = [...names].flatMap((provider) => {
       const open = processes.flatMap((beat) => {
         const breaker = beat.breakers[provider];
-        return breaker?.state === 'open' ? [breaker.since] : [];
+        return breaker && breaker.state !== 'closed' ? [breaker] : [];
       });
-      return open.length === 0 ? [] : [{ provider, openIn: open.length, since: Math.min(...open) }];
+      if (open.length === 0) return [];
+      const halfOpenIn = open.filter((breaker) => breaker.state === 'half_open').length;
+      return [
+        { provider, openIn: open.length, halfOpenIn, since: Math.min(...open.map((breaker) => breaker.notClosedSince ?? breaker.since)) },
+      ];
     });
     const worstProvider = worstOf(activity, names);
     return {

@@ -187,13 +187,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       case 'held':
         return { kind: 'held', id, provider: result.provider, until: now() + confirmWindowMs, error: result.error, attempts };
       case 'retry': {
+        // A round that tried no provider (breakers open, only probes) does not count toward maxAttempts.
+        const { tried } = result;
         const decision = decideRetry(
-          { attempts: item.rounds + 1, acceptedAt: item.acceptedAt, now: now(), notBefore: result.retryAt },
+          { attempts: item.rounds + (tried ? 1 : 0), tried, acceptedAt: item.acceptedAt, now: now(), notBefore: result.retryAt },
           retryPolicy,
           random,
         );
         return decision.action === 'retry'
-          ? { kind: 'retry', id, at: decision.at, error: result.error, attempts }
+          ? { kind: 'retry', id, at: decision.at, error: result.error, attempts, ...(tried ? {} : { counted: false as const }) }
           : { kind: 'dead', id, reason: decision.reason, error: result.error, attempts };
       }
     }
@@ -282,7 +284,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       `the worker stopped with this send in flight (shutdown grace of ${graceMs} ms ran out); the provider may have accepted it`,
     );
     const cut = [...sending.values()].map((item) =>
-      commit(toOutcome(item, { status: 'retry', error, attempts: [], skipped: [] })).then(() => inFlight.delete(item.message.id)),
+      commit(toOutcome(item, { status: 'retry', error, tried: true, attempts: [], skipped: [] })).then(() =>
+        inFlight.delete(item.message.id),
+      ),
     );
     for (const [entry, timer] of backingOff) {
       clearTimeout(timer);

@@ -7,7 +7,7 @@ export interface ClaimedMessage {
   readonly message: Message;
   /** Dispatch rounds already finished for this message (0 for a new one). */
   readonly rounds: number;
-  /** When mailroute accepted the message (epoch ms): the start of its max age. */
+  /** When mailroute accepted the message, or an operator last requeued it (epoch ms): the start of its max age. */
   readonly acceptedAt: number;
   readonly leaseExpiresAt: number;
   /**
@@ -33,6 +33,8 @@ export type DispatchOutcome =
       readonly at: number;
       readonly error: MailError;
       readonly attempts: readonly AttemptRecord[];
+      /** False for a round that tried no provider: it does not add to the message's rounds. */
+      readonly counted?: false;
     }
   | {
       readonly kind: 'dead';

@@ -82,8 +82,15 @@ export interface ProviderBreaker {
   forced(): boolean;
   /** Closes the breaker (also a forced one): calls go through and failures count again. */
   close(): void;
-  /** `at` is the time the breaker recorded for the change: an open one's halfOpenAt() is at + resetTimeoutMs. */
-  onStateChange(listener: (state: BreakerState, at: number) => void): void;
+  /**
+   * `at` is the time the breaker recorded for the change: an open one's halfOpenAt() is at + resetTimeoutMs.
+   * Returns what stops the listener (a router that hands the breaker over to the next one).
+   */
+  onStateChange(listener: (state: BreakerState, at: number) => void): () => void;
+  /** When the breaker entered its state; undefined while it has stayed closed since it was built. */
+  changedAt(): number | undefined;
+  /** While not closed: when it last left closed (it spans open -> half_open -> open cycles of failed probes). */
+  notClosedSince(): number | undefined;
   shutdown(): void;
 }
 
@@ -113,6 +120,19 @@ export function createProviderBreaker(provider: Provider, options: BreakerOption
   );
   let openedAt: number | undefined;
   let forced = false;
+  // A forced breaker's trip through half-open and back is not a change anyone should hear of.
+  let reported: BreakerState = 'closed';
+  let changedAt: number | undefined;
+  let leftClosedAt: number | undefined;
+  const listeners = new Set<(state: BreakerState, at: number) => void>();
+  const report = (state: BreakerState) => {
+    if (state === reported) return;
+    reported = state;
+    const at = state === 'open' && openedAt !== undefined ? openedAt : now();
+    changedAt = at;
+    leftClosedAt = state === 'closed' ? undefined : (leftClosedAt ?? at);
+    for (const listener of listeners) listener(state, at);
+  };
   // Counted here, not by opossum's semaphore, which counts every refused call as a failure:
   // a burst beyond capacity opened the breaker of a healthy provider. A refusal counts only
   // while no call has finished for STALL_MS: the provider hangs, and its breaker should open
@@ -125,9 +145,14 @@ export function createProviderBreaker(provider: Provider, options: BreakerOption
   });
   breaker.on('open', () => {
     openedAt = now();
+    report('open');
+  });
+  breaker.on('halfOpen', () => {
+    if (!forced) report('half_open');
   });
   breaker.on('close', () => {
     openedAt = undefined;
+    report('closed');
   });
 
   return {
@@ -185,19 +210,11 @@ export function createProviderBreaker(provider: Provider, options: BreakerOption
       breaker.close();
     },
     onStateChange(listener) {
-      // A forced breaker's trip through half-open and back is not a change anyone should hear of.
-      let last: BreakerState = 'closed';
-      const report = (state: BreakerState) => {
-        if (state === last) return;
-        last = state;
-        listener(state, state === 'open' && openedAt !== undefined ? openedAt : now());
-      };
-      breaker.on('open', () => report('open'));
-      breaker.on('halfOpen', () => {
-        if (!forced) report('half_open');
-      });
-      breaker.on('close', () => report('closed'));
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
+    changedAt: () => changedAt,
+    notClosedSince: () => leftClosedAt,
     shutdown: () => breaker.shutdown(),
   };
 }

@@ -34,7 +34,15 @@ export interface SkipRecord {
 export interface RouterEvents {
   attempt: AttemptRecord;
   skip: SkipRecord & { readonly messageId: string };
-  failover: { readonly messageId: string; readonly from: string; readonly error: MailError };
+  /** A provider failed by its own fault and the message went on to `to`, which was called. */
+  failover: { readonly messageId: string; readonly from: string; readonly to: string; readonly error: MailError };
+  /** A provider accepted the message; `firstChoice` is the provider the route put first (skipped or not). */
+  sent: { readonly messageId: string; readonly firstChoice: string; readonly provider: string };
+  /**
+   * No provider accepted the message this round (it will be retried): `lastFailed` is the
+   * provider whose failure ended it, absent when no provider was called at all.
+   */
+  unsent: { readonly messageId: string; readonly lastFailed?: string; readonly error: MailError };
   breaker: { readonly provider: string; readonly state: BreakerState; readonly at: number };
 }
 
@@ -47,6 +55,8 @@ export class RouterEventBus {
     attempt: new Set(),
     skip: new Set(),
     failover: new Set(),
+    sent: new Set(),
+    unsent: new Set(),
     breaker: new Set(),
   };
 

@@ -479,3 +479,92 @@ describe('router: all providers down', () => {
     await router.close();
   });
 });
+
+describe('router: a reload keeps what did not change', () => {
+  it('a kept provider carries its breaker over; the old router no longer reports it nor closes it', async () => {
+    const failing = createScriptedProvider('a', { kind: 'fail', code: 'PROVIDER_UNAVAILABLE' });
+    let closed = 0;
+    failing.close = async () => {
+      closed += 1;
+    };
+    const breaker = { volumeThreshold: 2, resetTimeoutMs: 60_000 };
+    const old = createRouter({ providers: [{ provider: failing }, { provider: createScriptedProvider('b') }], breaker });
+    for (let n = 0; n < 3 && old.health()[0]?.state !== 'open'; n += 1) await old.send(sampleMessage());
+    const opened = old.health()[0];
+    expect(opened).toMatchObject({ state: 'open', since: expect.any(Number), notClosedSince: opened?.since });
+
+    const next = createRouter({
+      previous: old,
+      providers: [{ kept: 'a' }, { provider: createScriptedProvider('b') }],
+      breaker,
+    });
+    expect(next.health()[0]).toEqual(opened);
+    expect(next.health()[1]).toMatchObject({ state: 'closed', fires: 0 });
+    const heardOld: BreakerState[] = [];
+    const heardNext: BreakerState[] = [];
+    old.on('breaker', (event) => heardOld.push(event.state));
+    next.on('breaker', (event) => heardNext.push(event.state));
+    next.setBreaker('a', 'closed');
+    expect([heardOld, heardNext]).toEqual([[], ['closed']]);
+
+    // The old router retires: it leaves the kept provider's connections alone.
+    await old.close();
+    expect(closed).toBe(0);
+    await next.close();
+    expect(closed).toBe(1);
+  });
+
+  it('a router that cannot be built takes nothing from the previous one', async () => {
+    const old = createRouter({ providers: [{ provider: createScriptedProvider('a') }] });
+    expect(() => createRouter({ previous: old, providers: [{ kept: 'a' }, { kept: 'a' }] })).toThrow(/used twice/);
+    expect(() => createRouter({ previous: old, providers: [{ kept: 'a' }, { kept: 'z' }] })).toThrow(/previous router has none/);
+    const heard: BreakerState[] = [];
+    old.on('breaker', (event) => heard.push(event.state));
+    old.setBreaker('a', 'open');
+    expect(heard).toEqual(['open']);
+    await old.close();
+  });
+});
+
+describe('router: a round that calls no provider', () => {
+  it('says what stopped it: every breaker open gives BREAKER_OPEN, no attempt, and the earliest probe time', async () => {
+    let now = 1_000_000;
+    const a = createScriptedProvider('a', { kind: 'fail', code: 'PROVIDER_UNAVAILABLE' });
+    const b = createScriptedProvider('b', { kind: 'fail', code: 'PROVIDER_UNREACHABLE' });
+    const router = createRouter({
+      providers: [{ provider: a }, { provider: b }],
+      breaker: { volumeThreshold: 1, resetTimeoutMs: 30_000 },
+      now: () => now,
+    });
+    const first = await router.send(sampleMessage());
+    expect(first).toMatchObject({ status: 'retry', tried: true, error: { code: 'NO_PROVIDER' } });
+    now += 1_000;
+    const second = await router.send(sampleMessage());
+    expect(second.status).toBe('retry');
+    if (second.status !== 'retry') throw new Error('unreachable');
+    expect(second.attempts).toEqual([]);
+    expect(second.error.code).toBe('BREAKER_OPEN');
+    expect(second.error.message).toBe('no provider was called (a: breaker open, b: breaker open)');
+    expect(second.retryAt).toBe(1_000_000 + 30_000);
+    expect(second.tried).toBe(false);
+
+    const disabled = createRouter({ providers: [{ provider: createScriptedProvider('c') }], isEnabled: () => false });
+    expect(await disabled.send(sampleMessage())).toMatchObject({ status: 'retry', attempts: [], error: { code: 'PROVIDER_DISABLED' } });
+    await router.close();
+    await disabled.close();
+  });
+});
+
+describe('router: half-open probes', () => {
+  it('a round whose only calls were probes did not try the message: tried is false', async () => {
+    const a = createScriptedProvider('a', { kind: 'fail', code: 'PROVIDER_UNAVAILABLE' });
+    const router = createRouter({ providers: [{ provider: a }], breaker: { volumeThreshold: 1, resetTimeoutMs: 50 } });
+    expect(await router.send(sampleMessage())).toMatchObject({ status: 'retry', tried: true });
+    await sleep(80);
+    expect(router.health()[0]?.state).toBe('half_open');
+    const probe = await router.send(sampleMessage());
+    expect(probe).toMatchObject({ status: 'retry', tried: false, error: { code: 'NO_PROVIDER' } });
+    expect(probe.attempts).toHaveLength(1);
+    await router.close();
+  });
+});

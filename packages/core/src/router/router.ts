@@ -19,15 +19,29 @@ import { type RoutingStrategy, routeOrder } from './order.js';
  */
 export type AmbiguousPolicy = 'resend' | 'confirm';
 
-export interface RoutedProvider {
+export interface FreshProvider {
   readonly provider: Provider;
   /** Share of first choices under the `weighted` strategy; 0 means standby only. */
   readonly weight?: number;
   readonly breaker?: BreakerOverrides;
 }
 
+/**
+ * A provider whose settings did not change across a reload: the router this one replaces
+ * (`RouterOptions.previous`) hands over its provider and breaker, so the breaker's state,
+ * counts and open-since carry on.
+ */
+export interface KeptProvider {
+  readonly kept: string;
+  readonly weight?: number;
+}
+
+export type RoutedProvider = FreshProvider | KeptProvider;
+
 export interface RouterOptions {
   readonly providers: readonly RoutedProvider[];
+  /** The router this one replaces; required when a provider is `kept`. */
+  readonly previous?: Router;
   readonly strategy?: RoutingStrategy;
   readonly ambiguousPolicy?: AmbiguousPolicy;
   readonly breaker?: BreakerOverrides;
@@ -58,7 +72,18 @@ export type RouteResult =
    * Every provider failed or was skipped. `retryAt` is the earliest time a provider said it
    * can take mail again (Retry-After, breaker reset); absent when some provider gave no hint.
    */
-  | (RouteBase & { readonly status: 'retry'; readonly error: MailError; readonly retryAt?: number });
+  | (RouteBase & {
+      readonly status: 'retry';
+      readonly error: MailError;
+      readonly retryAt?: number;
+      /**
+       * Whether a provider was tried in normal operation (its breaker closed). False when no
+       * provider was called (breakers open, disabled, excluded) or the only calls were
+       * half-open probes, which test the provider rather than the message: such a round
+       * should not count toward giving the message up.
+       */
+      readonly tried: boolean;
+    });
 
 export interface ProviderHealth {
   readonly name: string;
@@ -73,12 +98,19 @@ export interface ProviderHealth {
   readonly failures: number;
   readonly rejects: number;
   readonly latencyMeanMs: number;
+  /** When the breaker entered its state; absent while it has stayed closed since it was built. */
+  readonly since?: number;
+  /** While not closed: when it last left closed, across failed probes. */
+  readonly notClosedSince?: number;
 }
 
 interface Entry {
   readonly name: string;
   readonly weight: number;
   readonly breaker: ProviderBreaker;
+  /** Stops this router hearing the breaker; the router that owns it closes it. */
+  readonly unlisten: () => void;
+  owned: boolean;
 }
 
 export interface Router {
@@ -96,7 +128,12 @@ export interface Router {
    * written fails over like a skipped provider, one already written is ambiguous.
    */
   cutInFlight(providerName: string): void;
-  /** Stops breaker timers and closes every provider's connections. */
+  /**
+   * Gives a provider and its breaker to the router a reload builds: this router stops
+   * reporting its changes and will not close it (its sends in flight still finish on it).
+   */
+  handOver(providerName: string): ProviderBreaker;
+  /** Stops breaker timers and closes the connections of every provider it still owns. */
   close(): Promise<void>;
 }
 
@@ -109,14 +146,23 @@ export function createRouter(options: RouterOptions): Router {
   const events = new RouterEventBus();
 
   const names = new Set<string>();
-  const entries: Entry[] = options.providers.map((routed) => {
-    const { name } = routed.provider;
+  for (const routed of options.providers) {
+    const name = 'kept' in routed ? routed.kept : routed.provider.name;
     if (names.has(name)) throw new Error(`provider name "${name}" is used twice`);
     names.add(name);
-    const breakerOptions = mergeBreakerOptions(options.breaker, routed.breaker);
-    const breaker = createProviderBreaker(routed.provider, breakerOptions, now);
-    breaker.onStateChange((state, at) => events.emit('breaker', { provider: name, state, at }));
-    return { name, weight: routed.weight ?? 1, breaker };
+    if ('kept' in routed && !options.previous?.providerNames().includes(name)) {
+      throw new Error(`provider "${name}" is kept but the previous router has none of that name`);
+    }
+  }
+  // Checked first: a router that cannot be built must leave the previous one whole.
+  const entries: Entry[] = options.providers.map((routed) => {
+    const breaker =
+      'kept' in routed
+        ? (options.previous as Router).handOver(routed.kept)
+        : createProviderBreaker(routed.provider, mergeBreakerOptions(options.breaker, routed.breaker), now);
+    const name = breaker.provider.name;
+    const unlisten = breaker.onStateChange((state, at) => events.emit('breaker', { provider: name, state, at }));
+    return { name, weight: routed.weight ?? 1, breaker, unlisten, owned: true };
   });
   const byName = new Map(entries.map((entry) => [entry.name, entry]));
 
@@ -130,8 +176,13 @@ export function createRouter(options: RouterOptions): Router {
     };
 
     let requestSummary: RequestSummary | undefined;
+    // A failure is a failover only once the next provider is called: the last one's is not.
+    let failed: { from: string; error: MailError } | undefined;
+    let tried = false;
+    const order = routeOrder(entries, strategy, random);
+    const firstChoice = order[0]?.name ?? '';
 
-    for (const entry of routeOrder(entries, strategy, random)) {
+    for (const entry of order) {
       if (sendOptions.exclude?.includes(entry.name) || !isEnabled(entry.name)) {
         const error = mailError('PROVIDER_DISABLED', `${entry.name} is disabled or excluded`, { provider: entry.name });
         skipped.push({ provider: entry.name, error });
@@ -139,6 +190,7 @@ export function createRouter(options: RouterOptions): Router {
         continue;
       }
       const startedAt = now();
+      const probe = entry.breaker.state() === 'half_open';
       const result = await entry.breaker.call(message, sendOptions.signal);
       if (result.kind === 'skipped') {
         skipped.push({ provider: entry.name, error: result.error });
@@ -148,6 +200,9 @@ export function createRouter(options: RouterOptions): Router {
         continue;
       }
       const finishedAt = now();
+      if (!probe) tried = true;
+      if (failed && events.hasListeners('failover')) events.emit('failover', { messageId: message.id, ...failed, to: entry.name });
+      failed = undefined;
       requestSummary ??= summarize(message, sendOptions.exclude);
       const { outcome } = result;
       const attempt = attemptRecord(message.id, entry, startedAt, finishedAt, requestSummary, outcome);
@@ -155,6 +210,7 @@ export function createRouter(options: RouterOptions): Router {
       if (events.hasListeners('attempt')) events.emit('attempt', attempt);
 
       if (outcome.ok) {
+        if (events.hasListeners('sent')) events.emit('sent', { messageId: message.id, firstChoice, provider: entry.name });
         return { status: 'sent', provider: entry.name, providerMessageId: outcome.providerMessageId, attempts, skipped };
       }
       const { error } = outcome;
@@ -164,17 +220,18 @@ export function createRouter(options: RouterOptions): Router {
       }
       lastError = error;
       hint(error.retryAfterMs === undefined ? undefined : finishedAt + error.retryAfterMs);
-      if (events.hasListeners('failover')) events.emit('failover', { messageId: message.id, from: entry.name, error });
+      failed = { from: entry.name, error };
     }
 
-    const tried = attempts.length + skipped.length;
-    const error = mailError('NO_PROVIDER', `no provider accepted the message (${tried} considered)`, {
-      ...(lastError?.detail ? { detail: lastError.detail } : {}),
-    });
-    const finalError = lastError ? { ...error, message: `${error.message}; last: ${lastError.message}` } : error;
+    const finalError =
+      attempts.length === 0 && skipped.length > 0 ? uncalled(skipped) : unaccepted(attempts.length + skipped.length, lastError);
+    if (events.hasListeners('unsent')) {
+      const lastFailed = attempts.at(-1)?.provider;
+      events.emit('unsent', { messageId: message.id, ...(lastFailed === undefined ? {} : { lastFailed }), error: finalError });
+    }
     return retryAt === undefined || !Number.isFinite(retryAt)
-      ? { status: 'retry', error: finalError, attempts, skipped }
-      : { status: 'retry', error: finalError, retryAt, attempts, skipped };
+      ? { status: 'retry', error: finalError, tried, attempts, skipped }
+      : { status: 'retry', error: finalError, retryAt, tried, attempts, skipped };
   }
 
   return {
@@ -184,6 +241,8 @@ export function createRouter(options: RouterOptions): Router {
       entries.map((entry) => {
         const stats = entry.breaker.stats();
         const halfOpenAt = entry.breaker.halfOpenAt();
+        const since = entry.breaker.changedAt();
+        const notClosedSince = entry.breaker.notClosedSince();
         return {
           name: entry.name,
           type: entry.breaker.provider.type,
@@ -196,6 +255,8 @@ export function createRouter(options: RouterOptions): Router {
           failures: stats.failures,
           rejects: stats.rejects,
           latencyMeanMs: stats.latencyMean,
+          ...(since === undefined ? {} : { since }),
+          ...(notClosedSince === undefined ? {} : { notClosedSince }),
         };
       }),
     providerNames: () => entries.map((entry) => entry.name),
@@ -210,11 +271,38 @@ export function createRouter(options: RouterOptions): Router {
       if (!entry) throw new Error(`unknown provider "${providerName}"`);
       entry.breaker.cutInFlight();
     },
+    handOver(providerName) {
+      const entry = byName.get(providerName);
+      if (!entry?.owned) throw new Error(`provider "${providerName}" is not this router's to hand over`);
+      entry.owned = false;
+      entry.unlisten();
+      return entry.breaker;
+    },
     async close() {
-      for (const entry of entries) entry.breaker.shutdown();
-      await Promise.all(entries.map((entry) => entry.breaker.provider.close()));
+      const owned = entries.filter((entry) => entry.owned);
+      for (const entry of owned) entry.breaker.shutdown();
+      await Promise.all(owned.map((entry) => entry.breaker.provider.close()));
     },
   };
+}
+
+/** Providers were called and none accepted: NO_PROVIDER with the last provider's words. */
+function unaccepted(considered: number, lastError: MailError | undefined): MailError {
+  const error = mailError('NO_PROVIDER', `no provider accepted the message (${considered} considered)`, {
+    ...(lastError?.detail ? { detail: lastError.detail } : {}),
+  });
+  return lastError ? { ...error, message: `${error.message}; last: ${lastError.message}` } : error;
+}
+
+/**
+ * No provider was called (breakers open, providers disabled or excluded): the round carries the
+ * code of what stopped it (BREAKER_OPEN, PROVIDER_DISABLED), so waiting mail shows it was not tried.
+ */
+function uncalled(skipped: readonly SkipRecord[]): MailError {
+  const codes = new Set(skipped.map((skip) => skip.error.code));
+  const code = codes.has('BREAKER_OPEN') ? 'BREAKER_OPEN' : (skipped.at(-1)?.error.code ?? 'PROVIDER_DISABLED');
+  const why = skipped.map((skip) => `${skip.provider}: ${skip.error.code === 'BREAKER_OPEN' ? 'breaker open' : 'disabled or excluded'}`);
+  return mailError(code, `no provider was called (${why.join(', ')})`);
 }
 
 function summarize(message: Message, exclude: readonly string[] | undefined): RequestSummary {

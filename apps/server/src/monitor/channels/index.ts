@@ -10,6 +10,10 @@ export interface AlertChannel {
 }
 
 /** The channels the configuration names (none: incidents are only recorded). */
-export function channelsFrom(channels: MailrouteConfig['alerts']['channels']): AlertChannel[] {
-  return [...(channels.slack ? [slackChannel(channels.slack)] : []), ...(channels.webhook ? [webhookChannel(channels.webhook)] : [])];
+export function channelsFrom(alerts: Pick<MailrouteConfig['alerts'], 'channels' | 'docsUrl'>): AlertChannel[] {
+  const { channels, docsUrl } = alerts;
+  return [
+    ...(channels.slack ? [slackChannel({ ...channels.slack, docsUrl })] : []),
+    ...(channels.webhook ? [webhookChannel({ ...channels.webhook, docsUrl })] : []),
+  ];
 }

@@ -1,4 +1,4 @@
-import { alertTitles, headline, type Notice } from '../notices.js';
+import { headline, type Notice, runbookOf } from '../notices.js';
 import { type PostOptions, postJson } from './http.js';
 
 const EMOJI = { firing: ':rotating_light:', reminder: ':warning:', resolved: ':white_check_mark:' } as const;
@@ -10,17 +10,18 @@ export interface SlackPayload {
 
 /**
  * Slack's incoming-webhook message: `text` is what notifications and clients without blocks
- * show; the blocks add when it started and where the runbook section is.
+ * show; the blocks add when the condition began and where the runbook section is (a link when
+ * the docs are published: `alerts.docsUrl`).
  */
-export function slackPayload(notice: Notice): SlackPayload {
+export function slackPayload(notice: Notice, docsUrl?: string): SlackPayload {
   const { alert } = notice;
   const line = `${EMOJI[notice.kind]} [mailroute] ${headline(notice)}`;
-  const started = new Date(alert.startedAt).toISOString();
+  const runbook = runbookOf(alert.kind, docsUrl);
   const facts = [
-    `started ${started}`,
-    ...(alert.resolvedAt === undefined ? [] : [`resolved ${new Date(alert.resolvedAt).toISOString()}`]),
-    `runbook: ${alertTitles[alert.kind].runbook}`,
-    `incident ${alert.id}`,
+    slackText(`started ${new Date(alert.startedAt).toISOString()}`),
+    ...(alert.resolvedAt === undefined ? [] : [slackText(`resolved ${new Date(alert.resolvedAt).toISOString()}`)]),
+    runbook.url === undefined ? slackText(`runbook: ${runbook.path}`) : `runbook: <${runbook.url}|${slackText(runbook.path)}>`,
+    slackText(`incident ${alert.id}`),
   ];
   const link =
     notice.link === undefined
@@ -30,7 +31,7 @@ export function slackPayload(notice: Notice): SlackPayload {
     text: `${line}\n${alert.summary}${notice.link === undefined ? '' : `\n${notice.link}`}`,
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: `*${slackText(line)}*\n${slackText(alert.summary)}` } },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: slackText(facts.join(' · ')) }] },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: facts.join(' · ') }] },
       ...link,
     ],
   };
@@ -46,6 +47,6 @@ function slackText(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-export function slackChannel(settings: { readonly url: string } & PostOptions) {
-  return { name: 'slack', send: (notice: Notice) => postJson(settings.url, slackPayload(notice), settings) };
+export function slackChannel(settings: { readonly url: string; readonly docsUrl?: string | undefined } & PostOptions) {
+  return { name: 'slack', send: (notice: Notice) => postJson(settings.url, slackPayload(notice, settings.docsUrl), settings) };
 }
