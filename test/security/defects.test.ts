@@ -58,7 +58,9 @@ const OPTIONS: Record<string, readonly string[]> = {
   migrate: ['--config'],
   send: ['--to', '--from', '--subject', '--text', '--url', '--api-key', '--config'],
   retry: ['--status', '--provider', '--recipient', '--tag', '--since', '--until', '--id', '--reason', '--dry-run', '--url', '--api-key'],
+  list: ['--limit', '--json', '--url', '--api-key'],
   export: [
+    '--query',
     '--status',
     '--provider',
     '--recipient',

@@ -20,7 +20,7 @@ export {
   statusAfterEvent,
   suppressionReasonOf,
 } from './events/event.js';
-export { type Address, addressSchema, formatAddress } from './model/address.js';
+export { type Address, type AddressInput, addressSchema, formatAddress } from './model/address.js';
 export {
   type Attachment,
   MESSAGE_ID_HEADER,

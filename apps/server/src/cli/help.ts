@@ -53,12 +53,23 @@ ${TIMES}
   --reason TEXT     recorded with each requeue (default "mailroute retry")
   --dry-run         count and list what would be requeued, change nothing
 ${REMOTE}`,
-  export: `usage: mailroute export [filters] [--format csv|json] [--output FILE] [options]
+  list: `usage: mailroute list [QUERY] [--limit N] [--json] [options]
+
+messages matching a search query, newest first, through the API (scope read); the words
+after the flags are one query: to: from: subject: status: provider: tag: key: id: before:
+after:, -term to exclude, "a phrase"
+
+options:
+  --limit N         messages shown, 1 to 500 (default 50)
+  --json            machine-readable output
+${REMOTE}`,
+  export: `usage: mailroute export [--query Q | filters] [--format csv|json] [--output FILE] [options]
 
 the matching messages for customer support, page by page through the API (scope read);
 CSV cells starting with =, +, -, @, tab or CR get a leading ' (formula injection)
 
 options:
+  --query Q         a search query as for mailroute list (instead of the filters below); -q
   --status S,...    message statuses: queued, scheduled, sending, held, sent, retrying, failed,
                     dead, cancelled, delivered, deferred, bounced, dropped, complained
   --provider P      last tried on this provider

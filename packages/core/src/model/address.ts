@@ -30,7 +30,10 @@ const addressObjectSchema = z.strictObject({
 export const addressSchema = z.preprocess(
   (raw) => (typeof raw === 'string' ? parseAddressString(raw) : raw),
   addressObjectSchema,
-) as z.ZodType<Address, unknown>;
+) as z.ZodType<Address, AddressInput>;
+
+/** What a caller may send as an address (a typed client checks it at compile time). */
+export type AddressInput = string | { readonly email: string; readonly name?: string | undefined };
 
 function parseAddressString(raw: string): { email: string; name?: string } {
   const named = NAME_ADDR.exec(raw);
