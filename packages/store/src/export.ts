@@ -2,6 +2,8 @@ import type { MailError } from '@mailroute/core';
 import { z } from 'zod';
 import type { StoreContext } from './context.js';
 import { cursorWhere, encodeCursor, filterWhere, type MessageFilter, parseFilter, parseInput } from './filters.js';
+import { UNKNOWN_OUTCOME } from './lease-recovery.js';
+import { argumentList } from './sql.js';
 
 /** One message as customer support needs it: who, what, where it went, how it ended. */
 export interface ExportRow {
@@ -14,8 +16,13 @@ export interface ExportRow {
   readonly subject: string;
   readonly provider?: string;
   readonly providerMessageId?: string;
-  /** Provider calls made for it, across every round and worker. */
+  /** Provider calls made for it, across every round and worker (an `unknown` outcome included). */
   readonly attempts: number;
+  /**
+   * A worker died while it held the message (an attempt with outcome `unknown`): the provider
+   * may have accepted that copy too, so the recipient may have it twice.
+   */
+  readonly possibleDuplicate: boolean;
   readonly lastErrorCode?: string;
   readonly lastError?: string;
   readonly createdAt: number;
@@ -58,6 +65,9 @@ const exportSelect = {
   _count: { select: { attempts: true } },
 } as const;
 
+/** Ids per statement when looking up a page's unknown outcomes (a page may hold 5,000). */
+const IDS_PER_QUERY = 500;
+
 /**
  * The messages a filter (the same as `listMessages`) matches, page by page on the same
  * keyset cursor, newest first: an export of any size holds one page in memory at a time and
@@ -77,6 +87,7 @@ export function createExportApi(ctx: StoreContext) {
     });
     const kept = rows.slice(0, limit);
     const last = kept.at(-1);
+    const unknown = await withUnknownOutcome(kept.map((row) => row.id));
     return {
       rows: kept.map((row) => ({
         id: row.id,
@@ -89,6 +100,7 @@ export function createExportApi(ctx: StoreContext) {
         ...(row.provider === null ? {} : { provider: row.provider }),
         ...(row.providerMessageId === null ? {} : { providerMessageId: row.providerMessageId }),
         attempts: row._count.attempts,
+        possibleDuplicate: unknown.has(row.id),
         ...(row.lastErrorCode === null ? {} : { lastErrorCode: row.lastErrorCode }),
         ...(row.lastError === null ? {} : { lastError: (row.lastError as unknown as MailError).message }),
         createdAt: row.createdAt.getTime(),
@@ -98,6 +110,21 @@ export function createExportApi(ctx: StoreContext) {
       })),
       ...(rows.length > limit && last ? { nextCursor: encodeCursor(last.createdAt, last.id) } : {}),
     };
+  }
+
+  /** The messages among `ids` with an attempt whose outcome nobody saw (a worker died holding them). */
+  async function withUnknownOutcome(ids: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let start = 0; start < ids.length; start += IDS_PER_QUERY) {
+      const a = argumentList(ctx.raw);
+      const chunk = ids.slice(start, start + IDS_PER_QUERY);
+      const rows = await ctx.raw.query<{ message_id: string }>(
+        `SELECT DISTINCT message_id FROM attempt WHERE message_id IN (${a.list(chunk)}) AND outcome = ${a.add(UNKNOWN_OUTCOME)}`,
+        a.args,
+      );
+      for (const row of rows) found.add(row.message_id);
+    }
+    return found;
   }
 
   return { exportMessages };

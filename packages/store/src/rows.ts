@@ -56,12 +56,17 @@ export interface AttemptView {
   readonly id: string;
   readonly messageId: string;
   readonly worker?: string;
-  readonly provider: string;
-  readonly providerType: string;
+  /** Absent only on an `unknown` outcome when nobody knows which provider the worker was calling. */
+  readonly provider?: string;
+  readonly providerType?: string;
   readonly startedAt: number;
   readonly finishedAt: number;
   readonly latencyMs: number;
-  readonly outcome: 'accepted' | 'failed';
+  /**
+   * `unknown`: the worker died (its lease was recovered) while it held the message; the provider
+   * may have accepted it, so the recipient may get it twice once it is sent again.
+   */
+  readonly outcome: 'accepted' | 'failed' | 'unknown';
   readonly errorCategory?: string;
   readonly errorCode?: string;
   readonly errorMessage?: string;
@@ -104,6 +109,16 @@ export interface MessageDetail extends MessageSummary {
   readonly transitions: readonly TransitionView[];
   /** Oldest first by when the provider saw it. */
   readonly events: readonly EventView[];
+  /** Recipients left out when the mail was last claimed for sending: on the suppression list then. */
+  readonly suppressedRecipients: readonly SuppressedRecipientView[];
+}
+
+export interface SuppressedRecipientView {
+  readonly address: string;
+  readonly kind: 'to' | 'cc' | 'bcc';
+  /** The suppression list's reason (hard_bounce, complaint, unsubscribe, or an operator's words). */
+  readonly reason: string;
+  readonly at: number;
 }
 
 /**
@@ -136,6 +151,7 @@ export const MESSAGE_INSERT_COLUMNS = [
   'metadata',
   'send_at',
   'idempotency_key',
+  'idempotency_hash',
   'next_attempt_at',
   'created_at',
   'updated_at',
@@ -143,7 +159,7 @@ export const MESSAGE_INSERT_COLUMNS = [
 
 export function messageValues(
   content: MessageContent,
-  init: { id: string; tenantId: string; status: MessageStatus; now: Date; nextAttemptAt: Date },
+  init: { id: string; tenantId: string; status: MessageStatus; now: Date; nextAttemptAt: Date; idempotencyHash: string | null },
 ): unknown[] {
   return [
     init.id,
@@ -163,6 +179,7 @@ export function messageValues(
     JSON.stringify(content.metadata),
     content.sendAt ?? null,
     content.idempotencyKey ?? null,
+    init.idempotencyHash,
     init.nextAttemptAt,
     init.now,
     init.now,
@@ -472,12 +489,12 @@ export function attemptFromRow(row: AttemptRow): AttemptView {
     id: row.id,
     messageId: row.messageId,
     ...(row.worker === null ? {} : { worker: row.worker }),
-    provider: row.provider,
-    providerType: row.providerType,
+    ...(row.provider === null ? {} : { provider: row.provider }),
+    ...(row.providerType === null ? {} : { providerType: row.providerType }),
     startedAt: row.startedAt.getTime(),
     finishedAt: row.finishedAt.getTime(),
     latencyMs: row.latencyMs,
-    outcome: row.outcome === 'accepted' ? 'accepted' : 'failed',
+    outcome: row.outcome === 'accepted' || row.outcome === 'unknown' ? row.outcome : 'failed',
     ...(row.errorCategory === null ? {} : { errorCategory: row.errorCategory }),
     ...(row.errorCode === null ? {} : { errorCode: row.errorCode }),
     ...(row.errorMessage === null ? {} : { errorMessage: row.errorMessage }),

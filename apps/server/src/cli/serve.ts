@@ -1,8 +1,12 @@
+import { resolve } from 'node:path';
 import { readConfig, resolveConfigSource } from '../config/source.js';
 import { createLogger } from '../logging.js';
 import { watchConfigFile } from '../runtime/config-watch.js';
 import { type Role, roles, type Service, startService } from '../runtime/service.js';
 import { type Command, EXIT_OK, parseFlags, UsageError } from './io.js';
+
+/** Where a non-interactive first start writes the drawn admin key, relative to the working directory. */
+export const FIRST_ADMIN_KEY_FILE = 'data/admin-key.txt';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
@@ -53,10 +57,14 @@ export function serveCommand(fixedRole?: Role): Command {
         role,
         config,
         source,
+        fromFile,
         env: io.env,
         logger,
         adminKey: io.env.MAILROUTE_ADMIN_KEY || undefined,
         print: (text) => io.stdout.write(text),
+        // Not a terminal: whatever reads standard output (journald, a container runtime, a log
+        // shipper) would keep the key, so it goes to a file only the service's user can read.
+        adminKeyFile: io.stdout.isTTY ? undefined : resolve(FIRST_ADMIN_KEY_FILE),
         listen: listenFlags(values.host, values.port),
       });
     } catch (error) {

@@ -60,6 +60,27 @@ unknown: 1
     expect(message).toMatch(/unknown/);
   });
 
+  it('validates the edge: timeouts positive and headers within the request timeout, CORS origins exact', () => {
+    const refusal = (text: string) => {
+      try {
+        parseConfig(text, {});
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    };
+    expect(refusal('server: { timeouts: { bodyIdleMs: 0 } }')).toMatch(/server\.timeouts\.bodyIdleMs/);
+    expect(refusal('server: { timeouts: { headersMs: 20000, requestMs: 10000 } }')).toMatch(
+      /server\.timeouts\.headersMs.*may not be longer than requestMs/,
+    );
+    for (const origin of ['"*"', 'null', 'https://app.example.com/', 'https://app.example.com/path']) {
+      expect(refusal(`server: { cors: { origins: [${origin}] } }`)).toMatch(/server\.cors\.origins\.0/);
+    }
+    const config = parseConfig('server: { cors: { origins: ["https://app.example.com", "http://localhost:5173"] } }', {});
+    expect(config.server.cors.origins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    expect(parseConfig('', {}).server.timeouts).toEqual({ headersMs: 10_000, bodyIdleMs: 30_000, requestMs: 300_000, keepAliveMs: 72_000 });
+  });
+
   it('refuses duplicate provider names and routing entries for unknown providers', () => {
     const text = `
 providers:
