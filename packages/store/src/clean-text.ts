@@ -8,13 +8,16 @@
  */
 
 const REPLACEMENT = '\ufffd';
+/** Any surrogate at all: most text has none, and then the lone-surrogate scan is skipped. */
+const SURROGATE = /[\ud800-\udfff]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 /** An escape JSON.stringify writes for a NUL or a lone surrogate, not itself escaped (an even run of backslashes before it). */
 const BAD_ESCAPE = /(?<!\\)((?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/gi;
 
 /** The text with every NUL and unpaired surrogate replaced by U+FFFD. */
 export function cleanText(value: string): string {
-  return value.replaceAll('\u0000', REPLACEMENT).replace(LONE_SURROGATE, REPLACEMENT);
+  const withoutNul = value.includes('\u0000') ? value.replaceAll('\u0000', REPLACEMENT) : value;
+  return SURROGATE.test(withoutNul) ? withoutNul.replace(LONE_SURROGATE, REPLACEMENT) : withoutNul;
 }
 
 /** `cleanText` for a value that may be absent. */
@@ -25,7 +28,8 @@ export function cleanOptional(value: string | null | undefined): string | null {
 /** JSON text both databases store as it was given: `undefined` when the value cannot be written as JSON. */
 export function jsonText(value: unknown): string | undefined {
   const text = JSON.stringify(value);
-  return text === undefined ? undefined : text.replace(BAD_ESCAPE, `$1\\ufffd`);
+  // Both escapes start with `\u`, which well-formed text without control characters never needs.
+  return text === undefined || !text.includes('\\u') ? text : text.replace(BAD_ESCAPE, `$1\\ufffd`);
 }
 
 /** The first `max` characters, with a pair of surrogates cut in two mended (`…` marks the cut). */
