@@ -1,6 +1,7 @@
 import type { ProviderHealth } from '@mailroute/core';
 import type { ApiKeyRecord, MailStore } from '@mailroute/store';
 import { createKeyCache, type KeyCache } from './auth.js';
+import { createSenderChecker, type SenderChecker } from './sender-check.js';
 import { createSuppressionChecker, type SuppressionChecker } from './suppression-check.js';
 import type { WebhookDependencies } from './webhooks/types.js';
 
@@ -18,11 +19,21 @@ export interface ApiDependencies {
   readonly processStaleAfterMs?: number;
   /** Provider webhook endpoints; absent, they answer 404. */
   readonly webhooks?: WebhookDependencies;
+  /** Messages a key may submit now; absent, no message limit. */
+  readonly messageQuota?: MessageQuota;
+}
+
+/** A per-key budget of messages, charged before anything is stored. */
+export interface MessageQuota {
+  /** Charges `messages` to the key, or answers why not (nothing charged). */
+  take(keyId: string, messages: number): { readonly message: string; readonly retryAfterSeconds: number } | undefined;
 }
 
 /** What the API reads from an HTTP request. */
 export interface RequestInfo {
   readonly authorization: string | undefined;
+  /** Who the HTTP edge already identified from `authorization` (through the same key cache), so the key is looked up once. */
+  readonly caller?: Caller;
 }
 
 /** Who is calling: a live key, or why there is none (answered as UNAUTHENTICATED by every procedure). */
@@ -35,6 +46,7 @@ export interface ApiContext {
   /** Shared by every request this factory serves. */
   readonly keys: KeyCache;
   readonly suppressions: SuppressionChecker;
+  readonly senders: SenderChecker;
 }
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
@@ -42,15 +54,27 @@ const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 /**
  * One context per HTTP request (a batch shares it): the key is looked up once. An unknown
  * key is not an error here, so every procedure answers it the same way, batched or not.
+ * `keys` is the cache the HTTP edge identifies callers with, when it does.
  */
-export function createContextFactory(deps: ApiDependencies): (request: RequestInfo) => Promise<ApiContext> {
+export function createContextFactory(
+  deps: ApiDependencies,
+  keys: KeyCache = createKeyCache(deps.store),
+): (request: RequestInfo) => Promise<ApiContext> {
   const now = deps.now ?? Date.now;
-  const keys = createKeyCache(deps.store);
   const suppressions = createSuppressionChecker(deps.store);
-  return async (request) => ({ deps, now, keys, suppressions, caller: await identify(keys, request.authorization) });
+  const senders = createSenderChecker(deps.store);
+  return async (request) => ({
+    deps,
+    now,
+    keys,
+    suppressions,
+    senders,
+    caller: request.caller ?? (await identifyCaller(keys, request.authorization)),
+  });
 }
 
-async function identify(keys: KeyCache, authorization: string | undefined): Promise<Caller> {
+/** The live key an `Authorization` header names, or why there is none. */
+export async function identifyCaller(keys: KeyCache, authorization: string | undefined): Promise<Caller> {
   if (authorization === undefined || authorization.trim() === '') {
     return { refusal: 'missing API key: send the header Authorization: Bearer <key>' };
   }

@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { exportColumns, exportCsv } from './export-format.js';
+import { exportColumns, exportCsv, neutraliseFormula } from './export-format.js';
 import { apiClient, failure } from './test/client.js';
 import { mail, work } from './test/fixtures.js';
 import { startTestApi, type TestApi } from './test/server.js';
@@ -104,6 +104,22 @@ test('CSV cells with commas, quotes and line breaks read back exactly', () => {
   });
 });
 
+test('CSV cells a spreadsheet would run as formulas start with a single quote; JSON keeps them as sent', async () => {
+  const formulas = ['=HYPERLINK("http://evil.example","click")', '+1+1', '-2+3', '@SUM(A1)', '\tTabbed'];
+  for (const subject of formulas) await client('hotelSend').mail.send.mutate(mail({ subject }));
+  await client('hotelSend').mail.send.mutate(mail({ subject: 'Plain = fine' }));
+  const page = await client('hotelRead').mail.export.query({ format: 'csv', limit: 100 });
+  if (page.format !== 'csv') throw new Error('asked for csv');
+  const records: Record<string, string>[] = parse(page.csv, { columns: true });
+  expect(records.map((record) => record.subject).sort()).toEqual([...formulas.map((subject) => `'${subject}`), 'Plain = fine'].sort());
+  const json = await client('hotelRead').mail.export.query({ format: 'json', limit: 100 });
+  if (json.format !== 'json') throw new Error('asked for json');
+  expect(json.rows.map((row) => row.subject).sort()).toEqual([...formulas, 'Plain = fine'].sort());
+  // A subject cannot hold a carriage return (header injection), a provider's error text can.
+  expect(neutraliseFormula('\rReturn')).toBe("'\rReturn");
+  expect(neutraliseFormula('Booking = confirmed')).toBe('Booking = confirmed');
+});
+
 test('a worker that died mid-send: mail.get shows the attempt with an unknown outcome, mail.export marks a possible duplicate', async () => {
   const crashed = await client('hotelSend').mail.send.mutate(mail());
   const normal = await client('hotelSend').mail.send.mutate(mail());
@@ -120,7 +136,7 @@ test('a worker that died mid-send: mail.get shows the attempt with an unknown ou
   expect(entry).toMatchObject({ kind: 'attempt', attemptId: detail.attempts[0]?.id });
   expect(entry && 'provider' in entry).toBe(false);
   expect(entry && 'summary' in entry ? entry.summary : '').toMatch(
-    /^outcome unknown \(possible duplicate\): worker-that-died stopped while it held the message .*the provider may have accepted it/,
+    /^outcome unknown \(possible duplicate\): worker-that-died held the message until its lease expired at .* without recording an outcome: the provider may have accepted it/,
   );
 
   const page = await client('hotelRead').mail.export.query({ format: 'csv' });

@@ -286,7 +286,7 @@ test('retry: a dry run counts; the real run requeues failed mail except to addre
     matched: 3,
     requeued: 2,
     requeuedIds: [sends[0]?.id, sends[1]?.id].sort(),
-    keptBackCount: { suppressed: 1, provider_has_it: 0, not_retryable: 0 },
+    keptBackCount: { suppressed: 1, sender_not_allowed: 0, provider_has_it: 0, not_retryable: 0 },
     keptBack: [{ id: sends[2]?.id, reason: 'suppressed', addresses: ['bounced@example.org'] }],
   });
   expect(await api.store.countByStatus({ tenantId: 'hotel' })).toMatchObject({ queued: 0 });

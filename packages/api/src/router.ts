@@ -2,6 +2,7 @@ import { alertsRouter } from './routers/alerts.js';
 import { keysRouter } from './routers/keys.js';
 import { mailRouter } from './routers/mail.js';
 import { providersRouter } from './routers/providers.js';
+import { sendersRouter } from './routers/senders.js';
 import { statsRouter } from './routers/stats.js';
 import { suppressionsRouter } from './routers/suppressions.js';
 import { router } from './trpc.js';
@@ -13,6 +14,7 @@ export const appRouter = router({
   suppressions: suppressionsRouter,
   keys: keysRouter,
   alerts: alertsRouter,
+  senders: sendersRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -17,6 +17,9 @@ import { argumentList, insertRows, type SqlRunner } from './sql.js';
 /** Claimable once due: new, scheduled and retrying mail, and held mail whose confirmation window is over. */
 const DUE_STATUSES = [...claimableStatuses, 'held'] as const;
 
+/** Messages locked per statement, as ingestion does (events.ts). */
+const LOCK_CHUNK = 500;
+
 /** Parameters in a VALUES list are text to PostgreSQL until cast to their column's type. */
 const POSTGRES_TYPES: Record<string, string> = {
   lease_expires_at: 'timestamptz',
@@ -116,6 +119,10 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
       if (outcomes.length === 0) return;
       const now = new Date(ctx.now());
       await ctx.raw.transaction(async (sql) => {
+        await lockInIdOrder(
+          sql,
+          outcomes.map((outcome) => outcome.id),
+        );
         // Attempts are facts about provider calls: kept even when the lease was lost.
         const attempts = outcomes.flatMap((outcome) => outcome.attempts.map((attempt) => attemptValues(attempt, owner)));
         await insertRows(sql, ctx.raw, 'attempt', ATTEMPT_INSERT_COLUMNS, attempts);
@@ -175,6 +182,25 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
 
     onEnqueued: (listener) => ctx.signal.subscribe(listener),
   };
+
+  /**
+   * PostgreSQL: the messages are locked before anything refers to them, in id order, the order
+   * webhook ingestion locks them in (events.ts). Without it the attempt rows' foreign keys and
+   * the UPDATE took them in whatever order the outcomes came, and a completion and an
+   * ingestion on the same messages could each wait for the other (deadlock, 40P01). SQLite has
+   * one writer: nothing to order.
+   */
+  async function lockInIdOrder(sql: SqlRunner, ids: readonly string[]): Promise<void> {
+    if (ctx.dialect !== 'postgres') return;
+    const sorted = [...new Set(ids)].sort();
+    for (let start = 0; start < sorted.length; start += LOCK_CHUNK) {
+      const a = argumentList(ctx.raw);
+      await sql.query(
+        `SELECT id FROM message WHERE id IN (${a.list(sorted.slice(start, start + LOCK_CHUNK))}) ORDER BY id FOR UPDATE`,
+        a.args,
+      );
+    }
+  }
 
   /**
    * Only the lease owner may move a message on; a worker that lost its lease changes nothing.

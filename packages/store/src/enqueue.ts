@@ -1,4 +1,4 @@
-import type { MessageContent, MessageStatus } from '@mailroute/core';
+import { type MessageContent, type MessageStatus, writeSplitting } from '@mailroute/core';
 import { DEFAULT_TENANT, type StoreContext } from './context.js';
 import { StoreError } from './errors.js';
 import { contentHash } from './idempotency.js';
@@ -118,23 +118,17 @@ export function createEnqueuer(ctx: StoreContext, maxGroupSize = 500) {
     return pending.splice(0, count);
   }
 
-  /** A call that cannot be stored fails alone: the group is retried one call at a time. */
+  /** A call that cannot be stored fails alone: the group is split (writeSplitting) down to single calls. */
   async function commitGroup(group: readonly Unit[]): Promise<void> {
-    try {
-      const results = await insertCommitted(group.flatMap((unit) => unit.entries));
+    const failures = await writeSplitting(group, async (units) => {
+      const results = await insertCommitted(units.flatMap((unit) => unit.entries));
       let offset = 0;
-      for (const unit of group) {
+      for (const unit of units) {
         unit.resolve(results.slice(offset, offset + unit.entries.length));
         offset += unit.entries.length;
       }
-    } catch (error) {
-      if (group.length > 1) {
-        for (const unit of group) await commitGroup([unit]);
-        return;
-      }
-      const [unit] = group;
-      if (unit) await commitAlone(unit, error);
-    }
+    });
+    for (const { item, error } of failures) await commitAlone(item, error);
   }
 
   /** Another process stored the same idempotency key first: the next try finds its row. */

@@ -701,7 +701,7 @@ forEachDatabase('event ingestion', (database) => {
     const bounce = detail?.events.find((item) => item.type === 'bounced');
     expect(bounce?.providerEventId).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(bounce?.reason).toHaveLength(1_000);
-    expect(bounce?.reason?.startsWith('bad reply')).toBe(true);
+    expect(bounce?.reason?.startsWith('bad\ufffd reply')).toBe(true);
     expect(bounce?.recipient).toBeUndefined();
     expect(detail?.events.filter((item) => item.type !== 'bounced').map((item) => item.occurredAt)).toEqual([
       clock.now(),

@@ -16,6 +16,7 @@ export {
 } from './alerts.js';
 export type { AlertInputApi, DeadMessageReport } from './alerts-inputs.js';
 export { type ApiKeyApi, type ApiKeyRecord, type ApiKeyScope, apiKeyScopes, type CreatedApiKey, hashApiKey } from './api-keys.js';
+export { DEFAULT_TENANT } from './context.js';
 export { DEFAULT_DATABASE_URL, type Dialect, dialectOf } from './dialect.js';
 export type { EnqueueOptions, EnqueueResult, GroupCommitStats } from './enqueue.js';
 export { isStoreError, StoreError, type StoreErrorCode } from './errors.js';
@@ -70,5 +71,6 @@ export type {
   SuppressedRecipientView,
   TransitionView,
 } from './rows.js';
+export type { SenderApi } from './senders.js';
 export { createStore, type MailStore, type StoreOptions, type StoreStats } from './store.js';
 export type { SuppressionApi, SuppressionRecord } from './suppressions.js';

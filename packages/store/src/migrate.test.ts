@@ -152,6 +152,93 @@ describe('upgrading a database that holds mail', () => {
   });
 });
 
+describe('upgrading to the operator scope and sender lists', () => {
+  const OPERATOR_SCOPE = '20261207170000_operator_scope_sender_domains';
+  const at = "'2026-12-01T10:00:00.000+00:00'";
+  const keys = [
+    ['k1', 'default', '["send","read","admin"]'],
+    ['k2', 'default', '["send"]'],
+    ['k3', 'default', '["read","admin"]'],
+    ['k4', 'hotel', '["send","read","admin"]'],
+    ['k5', 'hotel', '["read"]'],
+  ] as const;
+  const messages = [
+    ['m1', 'hotel', 'Desk@Hotel.Example'],
+    ['m2', 'hotel', 'night@hotel.example'],
+    ['m3', 'hotel', 'news@mail.hotel.example'],
+    ['m4', 'spa', 'spa@spa.example'],
+    ['m5', 'default', 'app@default.example'],
+  ] as const;
+  const seed = [
+    ...keys.map(
+      ([id, tenant, scopes]) =>
+        `INSERT INTO api_key (id, tenant_id, name, hash, prefix, scopes, created_at) VALUES ('${id}', '${tenant}', '${id}', 'hash-${id}', 'mr_${id}', '${scopes}', ${at})`,
+    ),
+    ...messages.map(
+      ([id, tenant, from]) =>
+        `INSERT INTO message (id, tenant_id, status, from_address, to_addresses, cc_addresses, bcc_addresses, reply_to_addresses, subject,
+           attachments, headers, tags, metadata, created_at, updated_at)
+         VALUES ('${id}', '${tenant}', 'sent', '{"email":"${from}"}', '[]', '[]', '[]', '[]', 'Booking', '[]', '{}', '[]', '{}', ${at}, ${at})`,
+    ),
+  ];
+  const expectedScopes = {
+    k1: ['send', 'read', 'admin', 'operator'],
+    k2: ['send'],
+    k3: ['read', 'admin', 'operator'],
+    k4: ['send', 'read', 'admin'],
+    k5: ['read'],
+  };
+  const expectedSenders = [
+    { tenant_id: 'hotel', sender: 'hotel.example' },
+    { tenant_id: 'hotel', sender: 'mail.hotel.example' },
+    { tenant_id: 'spa', sender: 'spa.example' },
+  ];
+  const keySql = 'SELECT id, scopes FROM api_key ORDER BY id';
+  const senderSql = 'SELECT tenant_id, sender FROM tenant_sender ORDER BY tenant_id, sender';
+
+  function steps(dialect: Dialect): { before: string[]; upgrade: string } {
+    const sqlOf = (name: string) => readFileSync(path.join(migrationsDir(dialect), name, 'migration.sql'), 'utf8');
+    const names = folders(dialect);
+    return { before: names.slice(0, names.indexOf(OPERATOR_SCOPE)).map(sqlOf), upgrade: sqlOf(OPERATOR_SCOPE) };
+  }
+
+  test('SQLite: admin keys of the default tenant become operators; other tenants keep the domains they sent from', async () => {
+    const { url, drop } = createSqliteFile();
+    const db = new Database(url.replace(/^file:/, ''));
+    try {
+      const { before, upgrade } = steps('sqlite');
+      for (const sql of [...before, ...seed]) db.exec(sql);
+      db.exec(upgrade);
+      const rows = db.prepare(keySql).all() as { id: string; scopes: string }[];
+      expect(Object.fromEntries(rows.map((row) => [row.id, JSON.parse(row.scopes) as unknown]))).toEqual(expectedScopes);
+      expect(db.prepare(senderSql).all()).toEqual(expectedSenders);
+    } finally {
+      db.close();
+      await drop();
+    }
+  });
+
+  test.runIf(postgresAvailable)(
+    'PostgreSQL: admin keys of the default tenant become operators; other tenants keep the domains they sent from',
+    async () => {
+      const { url, drop } = await createPostgresDatabase();
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const { before, upgrade } = steps('postgres');
+        for (const sql of [...before, ...seed]) await client.query(sql);
+        await client.query(upgrade);
+        const rows = (await client.query(keySql)).rows as { id: string; scopes: unknown }[];
+        expect(Object.fromEntries(rows.map((row) => [row.id, row.scopes]))).toEqual(expectedScopes);
+        expect((await client.query(senderSql)).rows).toEqual(expectedSenders);
+      } finally {
+        await client.end();
+        await drop();
+      }
+    },
+  );
+});
+
 describe('upgrading to content fingerprints and unknown outcomes', () => {
   const UPGRADE = '20261207171000_idempotency_hash_unknown_attempts';
   const at = "'2026-12-01T10:00:00.000Z'";
@@ -263,6 +350,7 @@ describe('migrations are in step with the schema', () => {
       'Suppression',
       'ProviderOverride',
       'ApiKey',
+      'TenantSender',
       'ProcessHeartbeat',
       'Lease',
       'Alert',

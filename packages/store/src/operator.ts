@@ -101,6 +101,13 @@ export function createOperatorApi(ctx: StoreContext) {
     };
   }
 
+  /** Which of these message ids belong to the tenant, in one query (to show a tenant only its own failures). */
+  async function ownedMessageIds(ids: readonly string[], tenantId: string): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await db.message.findMany({ where: { id: { in: [...new Set(ids)] }, tenantId }, select: { id: true } });
+    return new Set(rows.map((row) => row.id));
+  }
+
   async function listMessages(filter: MessageFilter = {}, page: PageRequest = {}): Promise<MessagePage> {
     const where = filterWhere(parseFilter(filter));
     const { cursor, limit } = parseInput(pageSchema, page, 'page');
@@ -262,7 +269,17 @@ export function createOperatorApi(ctx: StoreContext) {
     return rows.map((row) => providerStateFromRow({ ...row, updatedAt: new Date(String(row.updated_at)) }));
   }
 
-  return { getMessage, listMessages, requeue, cancel, countByStatus, oldestUnsentAt, setProviderState, listProviderStates };
+  return {
+    getMessage,
+    ownedMessageIds,
+    listMessages,
+    requeue,
+    cancel,
+    countByStatus,
+    oldestUnsentAt,
+    setProviderState,
+    listProviderStates,
+  };
 }
 
 function providerStateFromRow(row: { provider: string; state: string; note: string | null; updatedAt: Date }): ProviderStateRecord {

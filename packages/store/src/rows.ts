@@ -9,6 +9,7 @@ import {
   type MessageStatus,
   redact,
 } from '@mailroute/core';
+import { cleanOptional, cleanText, jsonText } from './clean-text.js';
 import type { Prisma } from './database.js';
 import type { EventEffect } from './events.js';
 import type {
@@ -237,7 +238,8 @@ export const ATTEMPT_INSERT_COLUMNS = [
 
 /**
  * Providers redact what they report; the store redacts again before anything reaches disk,
- * so a provider that forgot cannot leak a key into the attempt log.
+ * so a provider that forgot cannot leak a key into the attempt log. Their words are cleaned
+ * (clean-text.ts): an answer PostgreSQL cannot store must not hold up the outcome it belongs to.
  */
 export function attemptValues(attempt: AttemptInput, worker: string): unknown[] {
   const error = attempt.error === undefined ? undefined : redact(attempt.error);
@@ -253,9 +255,9 @@ export function attemptValues(attempt: AttemptInput, worker: string): unknown[] 
     attempt.outcome,
     error?.category ?? null,
     error?.code ?? null,
-    error?.message ?? null,
+    cleanOptional(error?.message),
     attempt.detail?.status ?? error?.detail?.status ?? null,
-    attempt.providerMessageId ?? null,
+    cleanOptional(attempt.providerMessageId),
     jsonOrNull(attempt.requestSummary === undefined ? undefined : redact(attempt.requestSummary)),
     jsonOrNull(attempt.detail === undefined ? undefined : redact(attempt.detail)),
     jsonOrNull(error),
@@ -263,7 +265,7 @@ export function attemptValues(attempt: AttemptInput, worker: string): unknown[] 
 }
 
 function jsonOrNull(value: unknown): string | null {
-  return value === undefined ? null : JSON.stringify(value);
+  return value === undefined ? null : (jsonText(value) ?? null);
 }
 
 export function outcomeStatus(outcome: DispatchOutcome): MessageStatus {
@@ -288,7 +290,7 @@ export function outcomeColumns(outcome: DispatchOutcome, now: Date): Record<stri
     return {
       ...base,
       provider: outcome.provider,
-      provider_message_id: outcome.providerMessageId,
+      provider_message_id: cleanText(outcome.providerMessageId),
       sent_at: now,
       finished_at: now,
       next_attempt_at: null,
@@ -297,7 +299,7 @@ export function outcomeColumns(outcome: DispatchOutcome, now: Date): Record<stri
     };
   }
   const error = redact(outcome.error);
-  const failure = { ...base, last_error_code: error.code, last_error: JSON.stringify(error) };
+  const failure = { ...base, last_error_code: error.code, last_error: jsonText(error) };
   switch (outcome.kind) {
     case 'failed':
     case 'dead':
@@ -310,6 +312,10 @@ export function outcomeColumns(outcome: DispatchOutcome, now: Date): Record<stri
 }
 
 export function outcomeReason(outcome: DispatchOutcome): string {
+  return cleanText(reasonOf(outcome));
+}
+
+function reasonOf(outcome: DispatchOutcome): string {
   switch (outcome.kind) {
     case 'sent':
       return `accepted by ${outcome.provider} as ${outcome.providerMessageId}`;

@@ -1,14 +1,17 @@
-import { type ApiDependencies, appRouter, createContextFactory } from '@mailroute/api';
+import { type ApiDependencies, appRouter, createContextFactory, createKeyCache, retryAfterOf } from '@mailroute/api';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import { DEFAULT_WEBHOOK_BODY_LIMIT_BYTES, type MailrouteConfig } from '../config/schema.js';
+import { DEFAULT_WEBHOOK_BODY_LIMIT_BYTES, DEFAULT_WEBHOOK_BYTES_IN_FLIGHT, type MailrouteConfig } from '../config/schema.js';
 import { registerBodyBudget } from './body-budget.js';
+import { registerCallerIdentification } from './caller.js';
+import { registerCors } from './cors.js';
 import { drainRequest, edgeCodeOf, sendEdgeError } from './errors.js';
 import type { ServiceMetrics } from './metrics.js';
 import { registerMetricsRoute } from './metrics-route.js';
-import { registerRateLimit } from './rate-limit.js';
+import { createMessageQuota, registerRateLimit } from './rate-limit.js';
 import type { Readiness } from './readiness.js';
+import { registerBodyIdleTimeout, serverTimeoutOptions } from './timeouts.js';
 import { registerWebhookRoutes } from './webhooks.js';
 
 export interface HttpAppOptions {
@@ -21,11 +24,13 @@ export interface HttpAppOptions {
   readonly metrics?: ServiceMetrics;
   /** Largest provider webhook body (`webhooks.bodyLimitBytes`). */
   readonly webhookBodyLimitBytes?: number;
+  /** Webhook bodies held at once (`webhooks.bodyBytesInFlight`). */
+  readonly webhookBytesInFlight?: number;
 }
 
 type AppRouter = typeof appRouter;
 
-/** Fastify with tRPC at /trpc, provider webhooks at /webhooks, /healthz and /readyz, body limits and per-key rate limits. */
+/** Fastify with tRPC at /trpc, provider webhooks at /webhooks, /healthz and /readyz, body budgets, timeouts and per-key rate limits. */
 export async function createHttpApp({
   settings,
   logger,
@@ -34,8 +39,10 @@ export async function createHttpApp({
   role,
   metrics,
   webhookBodyLimitBytes = DEFAULT_WEBHOOK_BODY_LIMIT_BYTES,
+  webhookBytesInFlight = DEFAULT_WEBHOOK_BYTES_IN_FLIGHT,
 }: HttpAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    ...serverTimeoutOptions(settings.timeouts),
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: settings.bodyLimitBytes,
     trustProxy: settings.trustProxy,
@@ -77,8 +84,27 @@ export async function createHttpApp({
     sendEdgeError(request, reply, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
   );
 
+  await registerCors(app, settings.cors.origins);
+  // Hook order: a CORS preflight is answered first; then the key is identified (onRequest), the rate limit applies by key or address
+  // (the plugin's route-level onRequest, after app-level ones), and only then is a body budget
+  // reserved (preParsing) and the body read under its idle timeout.
+  const keys = createKeyCache(api.store);
+  registerCallerIdentification(app, keys);
   await registerRateLimit(app, settings.rateLimit);
-  registerBodyBudget(app, settings.bodyBytesInFlight, settings.bodyLimitBytes);
+  registerBodyIdleTimeout(app, settings.timeouts.bodyIdleMs);
+  registerBodyBudget(app, {
+    authenticated: {
+      budgetBytes: settings.bodyBytesInFlight,
+      bodyLimitBytes: settings.bodyLimitBytes,
+      setting: 'server.bodyBytesInFlight',
+    },
+    anonymous: {
+      budgetBytes: settings.anonymousBytesInFlight,
+      bodyLimitBytes: settings.bodyLimitBytes,
+      setting: 'server.anonymousBytesInFlight',
+    },
+    webhooks: { budgetBytes: webhookBytesInFlight, bodyLimitBytes: webhookBodyLimitBytes, setting: 'webhooks.bodyBytesInFlight' },
+  });
 
   app.get('/healthz', { config: { rateLimit: false } }, async () => ({ status: 'ok', role }));
   app.get('/readyz', { config: { rateLimit: false } }, async (_request, reply) => {
@@ -89,10 +115,17 @@ export async function createHttpApp({
   await registerWebhookRoutes(app, api, webhookBodyLimitBytes);
   if (metrics) registerMetricsRoute(app, metrics);
 
-  const createContext = createContextFactory(api);
+  const createContext = createContextFactory(
+    settings.rateLimit.enabled ? { ...api, messageQuota: createMessageQuota(settings.rateLimit.messagesPerMinute) } : api,
+    keys,
+  );
   const trpcOptions: FastifyTRPCPluginOptions<AppRouter>['trpcOptions'] = {
     router: appRouter,
-    createContext: ({ req }) => createContext({ authorization: req.headers.authorization }),
+    createContext: ({ req }) => createContext({ authorization: req.headers.authorization, ...(req.caller ? { caller: req.caller } : {}) }),
+    responseMeta: ({ errors }) => {
+      const waits = errors.map(retryAfterOf).filter((seconds) => seconds !== undefined);
+      return waits.length > 0 ? { headers: { 'retry-after': String(Math.max(...waits)) } } : {};
+    },
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'api procedure failed');
     },

@@ -10,10 +10,10 @@ const toTime = (value: number | string | undefined) => (typeof value === 'string
 export const alertsRouter = router({
   /**
    * Alert history, newest first, each incident with its latest notices (channel, ok, error).
-   * Incidents are about the whole service (counts and providers, never a tenant's messages),
-   * so every tenant's readers see the same history. Pass `nextCursor` back as `cursor`.
+   * Incidents are about the whole service, and their detail may name messages of any tenant
+   * (the ids of dead mail): operators only. Pass `nextCursor` back as `cursor`.
    */
-  list: scoped('read')
+  list: scoped('operator')
     .input(
       z
         .strictObject({

@@ -1,10 +1,12 @@
 import { type DeliveryEventType, type FieldIssue, type MessageContent, parseMessage } from '@mailroute/core';
-import type { AttemptView, EventEffect, EventView, MessageDetail, MessageFilter, TransitionView } from '@mailroute/store';
+import type { ApiKeyRecord, AttemptView, EventEffect, EventView, MessageDetail, MessageFilter, TransitionView } from '@mailroute/store';
 import { EXPORT_PAGE_MAX, type ExportRow } from '@mailroute/store';
 import { z } from 'zod';
-import { ApiFault, apiError, faultFromMailError } from '../errors.js';
+import type { ApiDependencies } from '../context.js';
+import { ApiFault, apiError, faultFromMailError, rateLimitedError } from '../errors.js';
 import { exportCsv } from '../export-format.js';
 import { batchInput, defined, type FilterInput, filterSchema, idSchema, listSchema, messageInput, retrySchema } from '../inputs.js';
+import { senderFault } from '../sender-check.js';
 import { unstorableTextFault } from '../text-guard.js';
 import { authorized, router, scoped } from '../trpc.js';
 
@@ -116,12 +118,21 @@ export type ExportResult = (
   | { readonly format: 'json'; readonly rows: readonly ExportRow[]; readonly count: number }
 ) & { readonly nextCursor?: string };
 
+/** Every message submitted counts against the key's message limit, a batch as many as it holds; refused whole, nothing stored. */
+function chargeMessages(ctx: { readonly deps: ApiDependencies; readonly key: ApiKeyRecord }, messages: number): void {
+  const refusal = ctx.deps.messageQuota?.take(ctx.key.id, messages);
+  if (refusal) throw rateLimitedError(refusal.message, refusal.retryAfterSeconds);
+}
+
 export const mailRouter = router({
   /** Stores one message; answers only after the commit. A repeated idempotency key answers the first message. */
   send: scoped('send')
     .input(messageInput)
     .mutation(async ({ ctx, input }) => {
-      const fault = suppressionFault(input, await ctx.suppressions.suppressedRecipients([input], ctx.tenantId));
+      chargeMessages(ctx, 1);
+      const fault =
+        senderFault(input, await ctx.senders.policy(ctx.tenantId), ctx.tenantId) ??
+        suppressionFault(input, await ctx.suppressions.suppressedRecipients([input], ctx.tenantId));
       if (fault) throw fault;
       const { conflict, ...result } = await ctx.deps.store.enqueue(input, { tenantId: ctx.tenantId });
       if (conflict) throw idempotencyConflict(input.idempotencyKey, result.id);
@@ -132,11 +143,14 @@ export const mailRouter = router({
   sendBatch: authorized('send')
     .input(batchInput)
     .mutation(async ({ ctx, input }): Promise<BatchResult[]> => {
+      chargeMessages(ctx, input.messages.length);
+      const senders = await ctx.senders.policy(ctx.tenantId);
       const parsed = input.messages.map((raw) => {
         const unstorable = unstorableTextFault(raw);
         if (unstorable) return unstorable;
         const result = parseMessage(raw);
-        return result.ok ? result.value : faultFromMailError(result.error);
+        if (!result.ok) return faultFromMailError(result.error);
+        return senderFault(result.value, senders, ctx.tenantId) ?? result.value;
       });
       const valid = parsed.filter((outcome): outcome is MessageContent => !(outcome instanceof ApiFault));
       const suppressed = await ctx.suppressions.suppressedRecipients(valid, ctx.tenantId);
@@ -195,16 +209,19 @@ export const mailRouter = router({
 
   /**
    * Requeues failed, dead or cancelled mail by ids or filter, keeping back what must not go out
-   * again (a recipient suppressed since, a provider that already has it); the report says what
+   * again (a recipient suppressed since, a sender no longer allowed, a provider that already has
+   * it); the report says what
    * was (dry run: would be) requeued and what was kept back and why. Repeating it does nothing.
    */
   retry: scoped('admin')
     .input(retrySchema)
     .mutation(async ({ ctx, input }) => {
       const who = `by API key ${ctx.key.prefix}`;
+      const senders = await ctx.senders.policy(ctx.tenantId);
       const report = await ctx.deps.store.retryMessages({
         target: input.ids ? { ids: input.ids } : { filter: toFilter(input.filter) },
         tenantId: ctx.tenantId,
+        senderAllowed: (email) => !senderFault({ from: { email } }, senders, ctx.tenantId),
         dryRun: input.dryRun,
         reason: input.reason ? `${input.reason} (${who})` : who,
       });

@@ -130,6 +130,25 @@ describe('parseMessage', () => {
     expect(issues.unknownField).toBe('unknown field');
   });
 
+  it('refuses __proto__, constructor and prototype as header names and metadata keys, naming each', () => {
+    // As JSON.parse makes them: own properties, which zod would skip without a word.
+    const issues = issuesOf(
+      JSON.parse(
+        JSON.stringify({ ...valid, metadata: { booking: '42' }, headers: { 'X-Ok': 'v' } })
+          .replace('"booking":"42"', '"booking":"42","__proto__":"x","prototype":"y"')
+          .replace('"X-Ok":"v"', '"X-Ok":"v","__proto__":"x","constructor":"y"'),
+      ),
+    );
+    expect(issues).toEqual({
+      'headers.__proto__': 'header name __proto__ is not allowed (a JavaScript object key)',
+      'headers.constructor': 'header name constructor is not allowed (a JavaScript object key)',
+      'metadata.__proto__': 'metadata key __proto__ is not allowed (a JavaScript object key)',
+      'metadata.prototype': 'metadata key prototype is not allowed (a JavaScript object key)',
+    });
+    const both = parseMessage({ ...valid, headers: { 'X-Constructor': 'fine' }, metadata: { proto: 'fine' } });
+    expect(both.ok).toBe(true);
+  });
+
   it('refuses wrong types and bad attachments', () => {
     const issues = issuesOf({
       ...valid,

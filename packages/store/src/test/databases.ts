@@ -26,6 +26,7 @@ const TABLES = [
   'suppression',
   'provider_override',
   'api_key',
+  'tenant_sender',
   'alert_notification',
   'alert',
   'lease',
