@@ -136,7 +136,7 @@ test('a worker that died mid-send: mail.get shows the attempt with an unknown ou
   expect(entry).toMatchObject({ kind: 'attempt', attemptId: detail.attempts[0]?.id });
   expect(entry && 'provider' in entry).toBe(false);
   expect(entry && 'summary' in entry ? entry.summary : '').toMatch(
-    /^outcome unknown \(possible duplicate\): worker-that-died stopped while it held the message .*the provider may have accepted it/,
+    /^outcome unknown \(possible duplicate\): worker-that-died held the message until its lease expired at .* without recording an outcome: the provider may have accepted it/,
   );
 
   const page = await client('hotelRead').mail.export.query({ format: 'csv' });

@@ -33,7 +33,7 @@ forEachDatabase('lease recovery', (database) => {
           finishedAt: claimedAt + LEASE,
           latencyMs: 0,
           outcome: 'unknown',
-          errorMessage: `worker-7 stopped while it held the message (its lease expired at ${new Date(claimedAt + LEASE).toISOString()}): the provider may have accepted it, so the next send may deliver it twice`,
+          errorMessage: `worker-7 held the message until its lease expired at ${new Date(claimedAt + LEASE).toISOString()} without recording an outcome: the provider may have accepted it, so the next send may deliver it twice`,
         },
       ]);
     }

@@ -43,7 +43,7 @@ export async function recordUnknownAttempts(ctx: StoreContext, sql: SqlRunner, l
     const expired = timeOf(lease.lease_expires_at) ?? now.getTime();
     const started = Math.min(claimedAt.get(lease.id) ?? expired, expired);
     const worker = lease.lease_owner ?? 'an unknown worker';
-    const note = `${worker} stopped while it held the message (its lease expired at ${new Date(expired).toISOString()}): the provider may have accepted it, so the next send may deliver it twice`;
+    const note = `${worker} held the message until its lease expired at ${new Date(expired).toISOString()} without recording an outcome: the provider may have accepted it, so the next send may deliver it twice`;
     return [
       uuidv7(started),
       lease.id,
