@@ -47,7 +47,7 @@ test('alerts.list: the incident history with its notices, filtered and paged, fo
   expect(second.nextCursor).toBeUndefined();
 });
 
-test('alerts.list refuses tenant keys (their detail may name any tenant’s messages) and bad filters', async () => {
+test('alerts.list refuses tenant keys (alerts describe the whole service) and bad filters', async () => {
   for (const key of [api.keys.hotelSend, api.keys.hotelRead, api.keys.hotelAdmin]) {
     const refused = await failure(apiClient(api.url, key.key).alerts.list.query());
     expect(refused).toMatchObject({ code: 'FORBIDDEN', httpStatus: 403 });

@@ -1,7 +1,11 @@
 import type { ProviderHealth } from '@mailroute/core';
 import type { ApiKeyRecord, MailStore } from '@mailroute/store';
+import type { TRPCError } from '@trpc/server';
 import { createKeyCache, type KeyCache } from './auth.js';
+import { retryAfterOf } from './errors.js';
+import { createLiveCache, type LiveCache } from './live-cache.js';
 import { createSenderChecker, type SenderChecker } from './sender-check.js';
+import { sessionTokenOf } from './session-cookie.js';
 import { createSuppressionChecker, type SuppressionChecker } from './suppression-check.js';
 import type { WebhookDependencies } from './webhooks/types.js';
 
@@ -19,6 +23,10 @@ export interface ApiDependencies {
   readonly processStaleAfterMs?: number;
   /** Provider webhook endpoints; absent, they answer 404. */
   readonly webhooks?: WebhookDependencies;
+  /** How long a console sign-in lasts (`dashboard.sessionTtlMs`; default 12 h). */
+  readonly sessionTtlMs?: number;
+  /** The console's address (`dashboard.publicUrl`), for links in answers; absent when not configured. */
+  readonly dashboardUrl?: string;
   /** Messages a key may submit now; absent, no message limit. */
   readonly messageQuota?: MessageQuota;
 }
@@ -29,15 +37,29 @@ export interface MessageQuota {
   take(keyId: string, messages: number): { readonly message: string; readonly retryAfterSeconds: number } | undefined;
 }
 
+export const DEFAULT_SESSION_TTL_MS = 12 * 60 * 60_000;
+
 /** What the API reads from an HTTP request. */
 export interface RequestInfo {
   readonly authorization: string | undefined;
+  /** The Cookie header: a console session acts as its key when there is no Authorization header. */
+  readonly cookie?: string | undefined;
+  /** The request carried the x-mailroute-csrf header (required of cookie-authenticated mutations). */
+  readonly csrf?: boolean;
+  /** The request came over TLS, directly or through a trusted proxy: the session cookie is then Secure. */
+  readonly secure?: boolean;
   /** Who the HTTP edge already identified from `authorization` (through the same key cache), so the key is looked up once. */
   readonly caller?: Caller;
 }
 
-/** Who is calling: a live key, or why there is none (answered as UNAUTHENTICATED by every procedure). */
-export type Caller = { readonly key: ApiKeyRecord } | { readonly refusal: string };
+/**
+ * Who is calling: a live key (by its bearer secret, or by a console session cookie), or why
+ * there is none (answered as UNAUTHENTICATED by every procedure).
+ */
+export type Caller =
+  | { readonly key: ApiKeyRecord; readonly via: 'bearer' }
+  | { readonly key: ApiKeyRecord; readonly via: 'session'; readonly session: { readonly token: string; readonly expiresAt: number } }
+  | { readonly refusal: string };
 
 export interface ApiContext {
   readonly deps: ApiDependencies;
@@ -47,6 +69,13 @@ export interface ApiContext {
   readonly keys: KeyCache;
   readonly suppressions: SuppressionChecker;
   readonly senders: SenderChecker;
+  readonly request: RequestInfo;
+  /** Whether the caller's key (or console session) is still live: long-running subscriptions ask again. */
+  readonly stillSignedIn: () => Promise<boolean>;
+  /** Shared live snapshots (live.overview). */
+  readonly live: LiveCache;
+  /** `Set-Cookie` values for this response (sign-in, sign-out); `apiResponseMeta` sends them. */
+  readonly setCookies: string[];
 }
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
@@ -58,28 +87,61 @@ const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
  */
 export function createContextFactory(
   deps: ApiDependencies,
-  keys: KeyCache = createKeyCache(deps.store),
+  keys: KeyCache = createKeyCache(deps.store, deps.now),
 ): (request: RequestInfo) => Promise<ApiContext> {
   const now = deps.now ?? Date.now;
   const suppressions = createSuppressionChecker(deps.store);
   const senders = createSenderChecker(deps.store);
-  return async (request) => ({
-    deps,
-    now,
-    keys,
-    suppressions,
-    senders,
-    caller: request.caller ?? (await identifyCaller(keys, request.authorization)),
-  });
+  const live = createLiveCache();
+  return async (request) => {
+    const caller = request.caller ?? (await identifyCaller(keys, request));
+    return {
+      deps,
+      now,
+      keys,
+      suppressions,
+      senders,
+      request,
+      live,
+      setCookies: [],
+      caller,
+      stillSignedIn: () => stillSignedIn(keys, request, caller),
+    };
+  };
 }
 
-/** The live key an `Authorization` header names, or why there is none. */
-export async function identifyCaller(keys: KeyCache, authorization: string | undefined): Promise<Caller> {
+async function stillSignedIn(keys: KeyCache, request: RequestInfo, caller: Caller): Promise<boolean> {
+  if ('refusal' in caller) return false;
+  const again = await identifyCaller(keys, request);
+  return 'key' in again && again.key.id === caller.key.id;
+}
+
+/** The live key an `Authorization` header (or, without one, a console session cookie) names, or why there is none. */
+export async function identifyCaller(keys: KeyCache, request: Pick<RequestInfo, 'authorization' | 'cookie'>): Promise<Caller> {
+  const { authorization } = request;
   if (authorization === undefined || authorization.trim() === '') {
-    return { refusal: 'missing API key: send the header Authorization: Bearer <key>' };
+    const token = sessionTokenOf(request.cookie);
+    if (token === undefined) return { refusal: 'missing API key: send the header Authorization: Bearer <key>, or sign in to the console' };
+    const session = await keys.session(token);
+    if (!session) return { refusal: 'the console session has ended (signed out, expired, or its key was revoked): sign in again' };
+    return { key: session.key, via: 'session', session: { token, expiresAt: session.expiresAt } };
   }
   const secret = BEARER.exec(authorization)?.[1];
   if (secret === undefined) return { refusal: 'the Authorization header must be Bearer <key>' };
   const key = await keys.authenticate(secret);
-  return key ? { key } : { refusal: 'unknown or revoked API key' };
+  return key ? { key, via: 'bearer' } : { refusal: 'unknown or revoked API key' };
+}
+
+/**
+ * tRPC's `responseMeta` for every host: sends the cookies a procedure set (sign-in, sign-out),
+ * and Retry-After when a procedure refused for a rate limit.
+ */
+export function apiResponseMeta({ ctx, errors }: { ctx?: ApiContext | undefined; errors: readonly TRPCError[] }): {
+  headers?: Record<string, string[]>;
+} {
+  const headers: Record<string, string[]> = {};
+  if (ctx && ctx.setCookies.length > 0) headers['set-cookie'] = [...ctx.setCookies];
+  const waits = errors.map(retryAfterOf).filter((seconds) => seconds !== undefined);
+  if (waits.length > 0) headers['retry-after'] = [String(Math.max(...waits))];
+  return Object.keys(headers).length > 0 ? { headers } : {};
 }

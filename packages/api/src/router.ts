@@ -1,8 +1,10 @@
 import { alertsRouter } from './routers/alerts.js';
 import { keysRouter } from './routers/keys.js';
+import { liveRouter } from './routers/live.js';
 import { mailRouter } from './routers/mail.js';
 import { providersRouter } from './routers/providers.js';
 import { sendersRouter } from './routers/senders.js';
+import { sessionRouter } from './routers/session.js';
 import { statsRouter } from './routers/stats.js';
 import { suppressionsRouter } from './routers/suppressions.js';
 import { router } from './trpc.js';
@@ -15,6 +17,8 @@ export const appRouter = router({
   keys: keysRouter,
   alerts: alertsRouter,
   senders: sendersRouter,
+  session: sessionRouter,
+  live: liveRouter,
 });
 
 export type AppRouter = typeof appRouter;

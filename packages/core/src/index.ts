@@ -76,3 +76,13 @@ export {
   type RouterOptions,
   type SendOptions,
 } from './router/router.js';
+export {
+  parseSearchQuery,
+  SEARCH_MAX_TERMS,
+  SEARCH_QUERY_MAX_LENGTH,
+  type SearchParse,
+  type SearchPrefix,
+  type SearchQuery,
+  type SearchTerm,
+  searchPrefixes,
+} from './search/query.js';

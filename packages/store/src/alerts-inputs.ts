@@ -6,7 +6,7 @@ export interface DeadMessageReport {
   /** When the first and the latest of them went dead (epoch ms). */
   readonly earliestAt?: number;
   readonly latestAt?: number;
-  /** Counts by the error code of their last failure (no ids: alerts are seen by every tenant's readers). */
+  /** Counts by the error code of their last failure (no ids: alerts are about the service, not one tenant's mail). */
   readonly byError: Readonly<Record<string, number>>;
 }
 

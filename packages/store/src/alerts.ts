@@ -30,6 +30,14 @@ export interface AlertNotificationRecord {
 }
 
 /** One incident, from the check that raised it to the check that saw it clear. */
+/** Every kind's name for a person and its section in docs/runbook.md. */
+export const alertTitles: Record<AlertKind, { readonly title: string; readonly runbook: string }> = {
+  late_delivery: { title: 'Late delivery', runbook: 'docs/runbook.md#late-delivery' },
+  breaker_open: { title: 'Breaker open', runbook: 'docs/runbook.md#breaker-open' },
+  dead_messages: { title: 'Messages went dead', runbook: 'docs/runbook.md#messages-went-dead' },
+  all_providers_failing: { title: 'Every provider failing', runbook: 'docs/runbook.md#every-provider-failing' },
+};
+
 export interface AlertRecord {
   readonly id: string;
   readonly kind: AlertKind;

@@ -70,7 +70,7 @@ interface ApiKeyRow {
   lastUsedAt: Date | null;
 }
 
-function toRecord(row: ApiKeyRow): ApiKeyRecord {
+export function keyRecordFromRow(row: ApiKeyRow): ApiKeyRecord {
   const scopes = (Array.isArray(row.scopes) ? row.scopes : []).filter((scope): scope is ApiKeyScope =>
     (apiKeyScopes as readonly string[]).includes(String(scope)),
   );
@@ -103,7 +103,7 @@ export function createApiKeyApi(ctx: StoreContext): ApiKeyApi {
           createdAt: new Date(ctx.now()),
         },
       });
-      return { ...toRecord(row), key };
+      return { ...keyRecordFromRow(row), key };
     },
     async authenticateApiKey(key) {
       if (!key.startsWith(KEY_PREFIX) || key.length > 200) return undefined;
@@ -113,20 +113,24 @@ export function createApiKeyApi(ctx: StoreContext): ApiKeyApi {
       if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_PRECISION_MS) {
         await ctx.db.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: new Date(now) } });
       }
-      return toRecord(row);
+      return keyRecordFromRow(row);
     },
     async listApiKeys(scope = {}) {
       const rows = await ctx.db.apiKey.findMany({
         where: scope.tenantId ? { tenantId: scope.tenantId } : {},
         orderBy: { createdAt: 'asc' },
       });
-      return rows.map(toRecord);
+      return rows.map(keyRecordFromRow);
     },
     async revokeApiKey(id) {
       const row = await ctx.db.apiKey.findUnique({ where: { id } });
       if (!row) throw new StoreError('NOT_FOUND', `no API key with id ${id}`);
-      if (row.revokedAt) return toRecord(row);
-      return toRecord(await ctx.db.apiKey.update({ where: { id }, data: { revokedAt: new Date(ctx.now()) } }));
+      if (row.revokedAt) return keyRecordFromRow(row);
+      const revoked = await ctx.db.$transaction(async (tx) => {
+        await tx.dashboardSession.deleteMany({ where: { keyId: id } });
+        return tx.apiKey.update({ where: { id }, data: { revokedAt: new Date(ctx.now()) } });
+      });
+      return keyRecordFromRow(revoked);
     },
     countApiKeys: () => ctx.db.apiKey.count({ where: { revokedAt: null } }),
   };

@@ -154,10 +154,10 @@ forEachDatabase('dispatch queue', (database) => {
     const detail = await store.getMessage(id);
     expect(detail).toMatchObject({ status: 'sending', leaseOwner: 'worker-2' });
     expect(detail?.providerMessageId).toBeUndefined();
-    // The recovery recorded the call nobody saw end; the late answer is kept beside it.
+    // Lease recovery recorded the send nobody saw end; the late answer is kept beside it.
     expect(detail?.attempts).toMatchObject([
       { worker: 'worker-1', outcome: 'unknown' },
-      { worker: 'worker-1', providerMessageId: 'late' },
+      { worker: 'worker-1', outcome: 'accepted', providerMessageId: 'late' },
     ]);
   });
 

@@ -1,8 +1,11 @@
 import type { MailError } from '@mailroute/core';
 import { z } from 'zod';
 import type { StoreContext } from './context.js';
+import type { Prisma } from './database.js';
 import { cursorWhere, encodeCursor, filterWhere, type MessageFilter, parseFilter, parseInput } from './filters.js';
 import { UNKNOWN_OUTCOME } from './lease-recovery.js';
+import { createMessageSearchApi, type SearchRequest } from './search.js';
+import { argumentList } from './sql.js';
 
 /** One message as customer support needs it: who, what, where it went, how it ended. */
 export interface ExportRow {
@@ -62,8 +65,10 @@ const exportSelect = {
   finishedAt: true,
   deliveredAt: true,
   _count: { select: { attempts: true } },
-  attempts: { where: { outcome: UNKNOWN_OUTCOME }, select: { id: true }, take: 1 },
 } as const;
+
+/** Ids per statement when looking up a page's unknown outcomes (a page may hold 5,000). */
+const IDS_PER_QUERY = 500;
 
 /**
  * The messages a filter (the same as `listMessages`) matches, page by page on the same
@@ -72,6 +77,7 @@ const exportSelect = {
  */
 export function createExportApi(ctx: StoreContext) {
   const { db } = ctx;
+  const search = createMessageSearchApi(ctx);
 
   async function exportMessages(filter: MessageFilter = {}, page: { cursor?: string; limit?: number } = {}): Promise<ExportPage> {
     const where = filterWhere(parseFilter(filter));
@@ -84,34 +90,71 @@ export function createExportApi(ctx: StoreContext) {
     });
     const kept = rows.slice(0, limit);
     const last = kept.at(-1);
+    const unknown = await withUnknownOutcome(kept.map((row) => row.id));
     return {
-      rows: kept.map((row) => ({
-        id: row.id,
-        tenantId: row.tenantId,
-        status: row.status,
-        to: emails(row.to),
-        cc: emails(row.cc),
-        bcc: emails(row.bcc),
-        subject: row.subject,
-        ...(row.provider === null ? {} : { provider: row.provider }),
-        ...(row.providerMessageId === null ? {} : { providerMessageId: row.providerMessageId }),
-        attempts: row._count.attempts,
-        possibleDuplicate: row.attempts.length > 0,
-        ...(row.lastErrorCode === null ? {} : { lastErrorCode: row.lastErrorCode }),
-        ...(row.lastError === null ? {} : { lastError: (row.lastError as unknown as MailError).message }),
-        createdAt: row.createdAt.getTime(),
-        ...(row.sentAt === null ? {} : { sentAt: row.sentAt.getTime() }),
-        ...(row.finishedAt === null ? {} : { finishedAt: row.finishedAt.getTime() }),
-        ...(row.deliveredAt === null ? {} : { deliveredAt: row.deliveredAt.getTime() }),
-      })),
+      rows: kept.map((row) => exportRowOf(row, unknown.has(row.id))),
       ...(rows.length > limit && last ? { nextCursor: encodeCursor(last.createdAt, last.id) } : {}),
     };
   }
 
-  return { exportMessages };
+  /** The messages among `ids` with an attempt whose outcome nobody saw (a worker died holding them). */
+  async function withUnknownOutcome(ids: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let start = 0; start < ids.length; start += IDS_PER_QUERY) {
+      const a = argumentList(ctx.raw);
+      const chunk = ids.slice(start, start + IDS_PER_QUERY);
+      const rows = await ctx.raw.query<{ message_id: string }>(
+        `SELECT DISTINCT message_id FROM attempt WHERE message_id IN (${a.list(chunk)}) AND outcome = ${a.add(UNKNOWN_OUTCOME)}`,
+        a.args,
+      );
+      for (const row of rows) found.add(row.message_id);
+    }
+    return found;
+  }
+
+  /** What a search query matches (the language of `mail.search`), as export rows, on the search's keyset cursor. */
+  async function exportSearch(request: SearchRequest): Promise<ExportPage> {
+    const page = await search.searchIds({ ...request, limit: request.limit ?? EXPORT_PAGE_DEFAULT }, EXPORT_PAGE_MAX);
+    const rows = await db.message.findMany({ where: { id: { in: [...page.ids] } }, select: exportSelect });
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    const unknown = await withUnknownOutcome(page.ids);
+    return {
+      rows: page.ids.flatMap((id) => {
+        const row = byId.get(id);
+        return row ? [exportRowOf(row, unknown.has(id))] : [];
+      }),
+      ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
+    };
+  }
+
+  return { exportMessages, exportSearch };
 }
 
 export type ExportApi = ReturnType<typeof createExportApi>;
+
+type ExportSelected = Prisma.MessageGetPayload<{ select: typeof exportSelect }>;
+
+function exportRowOf(row: ExportSelected, possibleDuplicate: boolean): ExportRow {
+  return {
+    id: row.id,
+    tenantId: row.tenantId,
+    status: row.status,
+    to: emails(row.to),
+    cc: emails(row.cc),
+    bcc: emails(row.bcc),
+    subject: row.subject,
+    ...(row.provider === null ? {} : { provider: row.provider }),
+    ...(row.providerMessageId === null ? {} : { providerMessageId: row.providerMessageId }),
+    attempts: row._count.attempts,
+    possibleDuplicate,
+    ...(row.lastErrorCode === null ? {} : { lastErrorCode: row.lastErrorCode }),
+    ...(row.lastError === null ? {} : { lastError: (row.lastError as unknown as MailError).message }),
+    createdAt: row.createdAt.getTime(),
+    ...(row.sentAt === null ? {} : { sentAt: row.sentAt.getTime() }),
+    ...(row.finishedAt === null ? {} : { finishedAt: row.finishedAt.getTime() }),
+    ...(row.deliveredAt === null ? {} : { deliveredAt: row.deliveredAt.getTime() }),
+  };
+}
 
 function emails(json: unknown): string[] {
   return Array.isArray(json) ? json.map((address) => (address as { email: string }).email) : [];

@@ -2,7 +2,7 @@ import type { BreakerState } from '@mailroute/core';
 import { z } from 'zod';
 import type { StoreContext } from './context.js';
 import type { Prisma } from './database.js';
-import { argumentList } from './sql.js';
+import { argumentList, insertRows } from './sql.js';
 
 /** One provider's breaker as one process sees it (breakers live per process). */
 export interface ProcessBreaker {
@@ -53,6 +53,20 @@ export interface HeartbeatApi {
   removeHeartbeat(id: string): Promise<boolean>;
   /** Deletes rows not seen since `before` (epoch ms); returns how many. */
   pruneHeartbeats(before: number): Promise<number>;
+  /**
+   * Breaker changes the heartbeats reported since `since` (epoch ms), oldest first. A process's
+   * first heartbeat records each breaker's state with no `from`.
+   */
+  listBreakerEvents(options: { readonly since: number; readonly provider?: string }): Promise<BreakerEvent[]>;
+}
+
+/** One breaker changing state in one process (from its heartbeat). */
+export interface BreakerEvent {
+  readonly process: string;
+  readonly provider: string;
+  readonly from?: BreakerState;
+  readonly to: BreakerState;
+  readonly at: number;
 }
 
 const breakerSchema = z.object({
@@ -123,14 +137,27 @@ export function createHeartbeatApi(ctx: StoreContext): HeartbeatApi {
       const a = argumentList(ctx.raw);
       const values = [beat.id, beat.role, beat.host, beat.pid, new Date(beat.startedAt), seenAt].map(a.add);
       const breakers = `${a.add(JSON.stringify(beat.breakers))}${ctx.dialect === 'postgres' ? '::jsonb' : ''}`;
-      await ctx.raw.transaction((sql) =>
-        sql.execute(
+      await ctx.raw.transaction(async (sql) => {
+        const b = argumentList(ctx.raw);
+        const [previous] = await sql.query<{ breakers: unknown }>(
+          `SELECT breakers FROM process_heartbeat WHERE id = ${b.add(beat.id)}`,
+          b.args,
+        );
+        const seen = breakersFromJson(
+          typeof previous?.breakers === 'string' ? JSON.parse(previous.breakers) : (previous?.breakers ?? null),
+        );
+        const changes = Object.entries(breakersFromJson(beat.breakers as unknown as Prisma.JsonValue)).flatMap(([provider, breaker]) => {
+          const before = seen[provider]?.state;
+          return before === breaker.state ? [] : [[beat.id, provider, before ?? null, breaker.state, new Date(breaker.since)]];
+        });
+        await insertRows(sql, ctx.raw, 'breaker_event', ['process', 'provider', 'from_state', 'to_state', 'at'], changes);
+        await sql.execute(
           `INSERT INTO process_heartbeat (id, role, host, pid, started_at, seen_at, breakers) VALUES (${values.join(', ')}, ${breakers})
            ON CONFLICT (id) DO UPDATE SET role = excluded.role, host = excluded.host, pid = excluded.pid,
              started_at = excluded.started_at, seen_at = excluded.seen_at, breakers = excluded.breakers`,
           a.args,
-        ),
-      );
+        );
+      });
       return fromRow({
         ...beat,
         startedAt: new Date(beat.startedAt),
@@ -148,6 +175,20 @@ export function createHeartbeatApi(ctx: StoreContext): HeartbeatApi {
     async removeHeartbeat(id) {
       const a = argumentList(ctx.raw);
       return (await ctx.raw.transaction((sql) => sql.execute(`DELETE FROM process_heartbeat WHERE id = ${a.add(id)}`, a.args))) > 0;
+    },
+    async listBreakerEvents({ since, provider }) {
+      const rows = await db.breakerEvent.findMany({
+        where: { at: { gte: new Date(since) }, ...(provider === undefined ? {} : { provider }) },
+        orderBy: [{ at: 'asc' }, { id: 'asc' }],
+        take: 10_000,
+      });
+      return rows.map((row) => ({
+        process: row.process,
+        provider: row.provider,
+        ...(row.fromState === null ? {} : { from: row.fromState as BreakerState }),
+        to: row.toState as BreakerState,
+        at: row.at.getTime(),
+      }));
     },
     async pruneHeartbeats(before) {
       const a = argumentList(ctx.raw);

@@ -11,6 +11,7 @@ export {
   alertKinds,
   alertNoticeKinds,
   alertStates,
+  alertTitles,
   NOTIFICATIONS_PER_ALERT,
   SERVICE_SUBJECT,
 } from './alerts.js';
@@ -31,7 +32,7 @@ export {
   type ProviderState,
   providerStates,
 } from './filters.js';
-export type { HeartbeatApi, HeartbeatInput, ProcessBreaker, ProcessHeartbeat } from './heartbeats.js';
+export type { BreakerEvent, HeartbeatApi, HeartbeatInput, ProcessBreaker, ProcessHeartbeat } from './heartbeats.js';
 export type { LeaseApi } from './leases.js';
 export { createMigration, type MigrateResult, migrateDatabase, pendingSchemaChange, type SchemaChangeOptions } from './migrate.js';
 export type {
@@ -53,6 +54,7 @@ export {
   type ProviderHealthRequest,
   type WindowTally,
 } from './provider-activity.js';
+export type { ProviderActor, ProviderAuditApi, ProviderAuditRecord, ProviderAuditRequest } from './provider-audit.js';
 export { checkDatabase, type DatabaseReadiness } from './readiness.js';
 export {
   type KeptBackMessage,
@@ -71,6 +73,9 @@ export type {
   SuppressedRecipientView,
   TransitionView,
 } from './rows.js';
+export type { MessageSearchApi, SearchRequest } from './search.js';
 export type { SenderApi } from './senders.js';
+export type { AttemptBucket, SeriesApi, SeriesRequest } from './series.js';
+export type { CreatedSession, SessionApi } from './sessions.js';
 export { createStore, type MailStore, type StoreOptions, type StoreStats } from './store.js';
 export type { SuppressionApi, SuppressionRecord } from './suppressions.js';

@@ -18,6 +18,7 @@ import {
   providerStates,
 } from './filters.js';
 import { notifyInTransaction } from './notify.js';
+import { type ProviderActor, recordProviderAudit } from './provider-audit.js';
 import {
   attemptFromRow,
   eventFromRow,
@@ -258,13 +259,32 @@ export function createOperatorApi(ctx: StoreContext) {
     return times.length === 0 ? undefined : Math.min(...times);
   }
 
-  async function setProviderState(provider: string, state: ProviderState, note?: string): Promise<ProviderStateRecord> {
+  /** Stores the state and its audit entry (who, note, before and after) in one transaction. */
+  async function setProviderState(
+    provider: string,
+    state: ProviderState,
+    note?: string,
+    actor?: ProviderActor,
+  ): Promise<ProviderStateRecord> {
     const input = parseInput(providerStateSchema, note === undefined ? { provider, state } : { provider, state, note }, 'provider state');
     const updatedAt = new Date(ctx.now());
     const data = { state: input.state, note: input.note ?? null, updatedAt };
-    const row = await db.$transaction((tx) =>
-      tx.providerOverride.upsert({ where: { provider: input.provider }, create: { provider: input.provider, ...data }, update: data }),
-    );
+    const row = await db.$transaction(async (tx) => {
+      const before = await tx.providerOverride.findUnique({ where: { provider: input.provider }, select: { state: true, note: true } });
+      await recordProviderAudit(tx, {
+        provider: input.provider,
+        at: updatedAt,
+        actor,
+        note: input.note,
+        before: before ?? { state: 'enabled', note: null },
+        after: input.state,
+      });
+      return tx.providerOverride.upsert({
+        where: { provider: input.provider },
+        create: { provider: input.provider, ...data },
+        update: data,
+      });
+    });
     return providerStateFromRow(row);
   }
 

@@ -31,9 +31,13 @@ import {
   type ProviderHealthRecord,
   type ProviderHealthRequest,
 } from './provider-activity.js';
+import { createProviderAuditApi, type ProviderActor, type ProviderAuditApi } from './provider-audit.js';
 import { createRetryApi, type RetryReport, type RetryRequest } from './retry.js';
 import type { MessageDetail } from './rows.js';
+import { createMessageSearchApi, type MessageSearchApi } from './search.js';
 import { createSenderApi, type SenderApi } from './senders.js';
+import { createSeriesApi, type SeriesApi } from './series.js';
+import { createSessionApi, type SessionApi } from './sessions.js';
 import { createSuppressionApi, type SuppressionApi } from './suppressions.js';
 
 export interface StoreOptions {
@@ -74,7 +78,11 @@ export interface MailStore
     EventApi,
     LeaseApi,
     AlertApi,
-    AlertInputApi {
+    AlertInputApi,
+    SessionApi,
+    ProviderAuditApi,
+    MessageSearchApi,
+    SeriesApi {
   readonly dialect: Dialect;
   /** Stores one message (group commit); resolves after the commit is durable. */
   enqueue(content: MessageContent, options?: EnqueueOptions): Promise<EnqueueResult>;
@@ -86,11 +94,14 @@ export interface MailStore
   listMessages(filter?: MessageFilter, page?: PageRequest): Promise<MessagePage>;
   /** What `listMessages` matches, as rows for customer support, a page at a time (bounded memory at any size). */
   exportMessages: ExportApi['exportMessages'];
+  /** What a search query matches, as export rows, a page at a time (up to EXPORT_PAGE_MAX rows). */
+  exportSearch: ExportApi['exportSearch'];
   requeue(target: RequeueTarget, options?: RequeueOptions): Promise<RequeueResult>;
   cancel(id: string, options?: TenantScope & { readonly reason?: string }): Promise<{ id: string; previous: MessageStatus }>;
   countByStatus(scope?: TenantScope): Promise<Record<MessageStatus, number>>;
   oldestUnsentAt(scope?: TenantScope): Promise<number | undefined>;
-  setProviderState(provider: string, state: ProviderState, note?: string): Promise<ProviderStateRecord>;
+  /** Stored with an audit entry; `actor` is the API key that asked (absent from the command line). */
+  setProviderState(provider: string, state: ProviderState, note?: string, actor?: ProviderActor): Promise<ProviderStateRecord>;
   listProviderStates(): Promise<ProviderStateRecord[]>;
   /** Bulk retry for operators: requeue, keeping back what must not go out again (suppressed since, a provider has it); one transaction. */
   retryMessages(request: RetryRequest): Promise<RetryReport>;
@@ -141,6 +152,10 @@ export async function createStore(options: StoreOptions = {}): Promise<MailStore
   const leases = createLeaseApi(ctx);
   const alerts = createAlertApi(ctx);
   const alertInputs = createAlertInputApi(ctx);
+  const sessions = createSessionApi(ctx);
+  const audit = createProviderAuditApi(ctx);
+  const search = createMessageSearchApi(ctx);
+  const series = createSeriesApi(ctx);
   let closing: Promise<void> | undefined;
 
   return {
@@ -159,6 +174,10 @@ export async function createStore(options: StoreOptions = {}): Promise<MailStore
     ...leases,
     ...alerts,
     ...alertInputs,
+    ...sessions,
+    ...audit,
+    ...search,
+    ...series,
     enqueue: enqueuer.enqueue,
     enqueueMany: enqueuer.enqueueMany,
     stats: () => ({ groupCommit: enqueuer.stats(), prismaConnected: database.clientConnected() }),

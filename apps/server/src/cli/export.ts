@@ -43,6 +43,7 @@ async function write(out: NodeJS.WritableStream, text: string): Promise<void> {
 export const exportCommand: Command = async (args, io) => {
   const { values } = parseFlags(args, {
     ...remoteFlags,
+    query: { type: 'string', short: 'q' },
     status: { type: 'string' },
     provider: { type: 'string' },
     recipient: { type: 'string' },
@@ -67,6 +68,10 @@ export const exportCommand: Command = async (args, io) => {
     ...(createdFrom ? { createdFrom } : {}),
     ...(createdTo ? { createdTo } : {}),
   };
+  const query = values.query;
+  if (query !== undefined && Object.keys(filter).length > 0) {
+    throw new UsageError('--query replaces --status, --provider, --recipient, --tag, --since and --until: give one or the other');
+  }
   const client = await connect(values, io);
   let file: WriteStream | undefined;
   try {
@@ -84,7 +89,12 @@ export const exportCommand: Command = async (args, io) => {
     let cursor: string | undefined;
     if (format === 'json') await write(out, '[');
     do {
-      const page = await client.mail.export.query({ ...filter, format, limit, ...(cursor ? { cursor } : {}) });
+      const page = await client.mail.export.query({
+        ...(query === undefined ? filter : { q: query }),
+        format,
+        limit,
+        ...(cursor ? { cursor } : {}),
+      });
       if (page.format === 'csv') await write(out, page.csv);
       else {
         const body = page.rows.map((row) => JSON.stringify(row)).join(',\n');

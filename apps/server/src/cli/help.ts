@@ -69,7 +69,7 @@ ${TIMES}
   --output FILE     write here (created owner-only) instead of standard output; -o
   --page-size N     messages per request, 1 to 5000 (default 1000)
 ${REMOTE}`,
-  keys: `usage: mailroute keys create --name NAME [--scopes send,read,admin] [--tenant ID] [--config FILE]
+  keys: `usage: mailroute keys create --name NAME [--scopes SCOPE,...] [--tenant ID] [--config FILE]
        mailroute keys list [--tenant ID] [--config FILE]
        mailroute keys revoke KEY_ID [--config FILE]
 
@@ -77,8 +77,17 @@ manages API keys directly on the database (no server needed)
 
 options:
   --name NAME       create: the key's name
-  --scopes LIST     create: comma-separated scopes (default send)
-  --tenant ID       create: the key's tenant; list: only this tenant's keys
+  --scopes LIST     create: comma-separated send, read, admin, operator (default send; see README)
+  --tenant ID       create: the key's tenant (default: default); list: only this tenant's keys
+${CONFIG}`,
+  senders: `usage: mailroute senders list [--tenant ID] [--config FILE]
+       mailroute senders set TENANT [SENDER ...] [--config FILE]
+
+the senders each tenant may use in from (domains or addresses), directly on the database;
+set replaces the tenant's whole list, with no SENDER it removes it
+
+options:
+  --tenant ID       list: only this tenant's senders
 ${CONFIG}`,
   providers: `usage: mailroute providers [--window MINUTES] [options]
        mailroute providers enable|drain|disable|force-open NAME [--note TEXT] [options]

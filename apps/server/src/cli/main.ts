@@ -13,7 +13,10 @@ commands:
   retry [--status dead,failed] [--provider P] [--recipient R] [--tag T] [--since T] [--until T]
         [--id ID ...] [--dry-run]
                                   requeue failed or dead mail through the API
-  export [--status S,...] [--provider P] [--recipient R] [--tag T] [--since T] [--until T]
+  list [QUERY] [--limit N] [--json]
+                                  messages matching a search query (to: from: subject: status:
+                                  provider: tag: key: id: before: after:, -term, "phrase"), newest first
+  export [--query Q] [--status S,...] [--provider P] [--recipient R] [--tag T] [--since T] [--until T]
          [--format csv|json] [--output FILE]
                                   the matching messages for customer support, through the API
   keys create|list|revoke         manage API keys (directly on the database; scopes send, read,
@@ -30,8 +33,8 @@ options:
   --config FILE     configuration (YAML or JSON); default: MAILROUTE_CONFIG, else ./mailroute.yaml
                     (.yml, .json) when present, else the embedded defaults
   --log-level LVL   serve/worker: trace, debug, info, warn, error (default info, or MAILROUTE_LOG_LEVEL)
-  --url URL         send/retry/export/providers/alerts: the API (default MAILROUTE_URL, else server.host/port)
-  --api-key KEY     send/retry/export/providers/alerts: default MAILROUTE_API_KEY
+  --url URL         send/retry/list/export/providers/alerts: the API (default MAILROUTE_URL, else server.host/port)
+  --api-key KEY     send/retry/list/export/providers/alerts: default MAILROUTE_API_KEY
 
 \`mailroute <command> --help\` shows a command's options.
 
@@ -47,6 +50,7 @@ const commands: Record<string, () => Promise<Command>> = {
   migrate: async () => (await import('./migrate.js')).migrateCommand,
   send: async () => (await import('./send.js')).sendCommand,
   retry: async () => (await import('./retry.js')).retryCommand,
+  list: async () => (await import('./list.js')).listCommand,
   export: async () => (await import('./export.js')).exportCommand,
   keys: async () => (await import('./keys.js')).keysCommand,
   senders: async () => (await import('./senders.js')).sendersCommand,

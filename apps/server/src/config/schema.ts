@@ -222,6 +222,20 @@ const alertsSchema = z
     path: ['leaseMs'],
   });
 
+const dashboardSchema = z.strictObject({
+  /** The operator console at /dashboard/ on every API process (from apps/dashboard's built files). */
+  enabled: z.boolean().default(true),
+  /** How long a console sign-in lasts. */
+  sessionTtlMs: z
+    .number()
+    .int()
+    .min(60_000)
+    .max(30 * 86_400_000)
+    .default(12 * 60 * 60_000),
+  /** The console's address as people reach it (e.g. https://mail.example.com/dashboard/): alert notices link into it. */
+  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+});
+
 export const configSchema = z
   .strictObject({
     database: z.strictObject({ url: z.string().min(1).default('file:./data/mailroute.db') }).default({ url: 'file:./data/mailroute.db' }),
@@ -234,6 +248,7 @@ export const configSchema = z
     alerts: alertsSchema.default(alertsSchema.parse({})),
     health: healthSchema.default(healthSchema.parse({})),
     metrics: metricsSchema.default(metricsSchema.parse({})),
+    dashboard: dashboardSchema.default(dashboardSchema.parse({})),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();

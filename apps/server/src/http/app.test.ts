@@ -72,6 +72,39 @@ describe('HTTP edge', () => {
     expect((await send(`Bearer ${key}`)).statusCode).toBe(429);
   });
 
+  it('looks a key up once per request: the edge hands the caller it identified on to the API', async () => {
+    let lookups = 0;
+    const counting: MailStore = Object.create(store, {
+      authenticateApiKey: {
+        value: (secret: string) => {
+          lookups += 1;
+          return store.authenticateApiKey(secret);
+        },
+      },
+    });
+    const { server } = configSchema.parse({});
+    const counted = await createHttpApp({
+      settings: server,
+      logger: pino({ level: 'silent' }),
+      api: { store: counting, providerNames: () => [] },
+      readiness: async () => ({ ready: true }),
+      role: 'api',
+    });
+    try {
+      const response = await counted.inject({
+        method: 'POST',
+        url: '/trpc/mail.send',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer mr_invented_token_that_is_not_a_key' },
+        payload: '{}',
+      });
+      expect(response.statusCode).toBe(401);
+      expect(response.json()).toMatchObject({ error: { message: 'unknown or revoked API key' } });
+      expect(lookups).toBe(1);
+    } finally {
+      await counted.close();
+    }
+  });
+
   it('refuses a body over the limit with 413 naming the setting; tRPC shape on /trpc, plain JSON elsewhere', async () => {
     const big = JSON.stringify({ text: 'x'.repeat(20_000) });
     const trpc = await send('Bearer mr_big', big);
@@ -161,6 +194,14 @@ describe('bodies in memory at once', () => {
       const small = await post(undefined, 100);
       expect(small.statusCode).toBe(401);
       expect(small.json()).toMatchObject({ error: { message: expect.stringContaining('missing API key') } });
+      // A made-up path under /webhooks/ is no webhook: the allowance applies.
+      const nowhere = await budgeted.inject({
+        method: 'POST',
+        url: '/webhooks/nowhere',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ pad: 'x'.repeat(2_000) }),
+      });
+      expect(nowhere.statusCode).toBe(401);
       // A valid key is not held to the allowance.
       const { key } = await store.createApiKey({ name: 'app', scopes: ['send'] });
       expect((await post(`Bearer ${key}`, 2_000)).statusCode).toBe(400);

@@ -1,4 +1,4 @@
-import { type ApiDependencies, appRouter, createContextFactory, createKeyCache, retryAfterOf } from '@mailroute/api';
+import { type ApiDependencies, apiResponseMeta, appRouter, CSRF_HEADER, createContextFactory, createKeyCache } from '@mailroute/api';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
@@ -6,6 +6,7 @@ import { DEFAULT_WEBHOOK_BODY_LIMIT_BYTES, DEFAULT_WEBHOOK_BYTES_IN_FLIGHT, type
 import { registerBodyBudget } from './body-budget.js';
 import { registerCallerIdentification } from './caller.js';
 import { registerCors } from './cors.js';
+import { registerDashboard } from './dashboard.js';
 import { drainRequest, edgeCodeOf, sendEdgeError } from './errors.js';
 import type { ServiceMetrics } from './metrics.js';
 import { registerMetricsRoute } from './metrics-route.js';
@@ -26,11 +27,15 @@ export interface HttpAppOptions {
   readonly webhookBodyLimitBytes?: number;
   /** Webhook bodies held at once (`webhooks.bodyBytesInFlight`). */
   readonly webhookBytesInFlight?: number;
+  /** Serve the operator console at /dashboard/ (`dashboard.enabled`); default on. */
+  readonly dashboard?: boolean;
+  /** Where the console's built files are; default apps/dashboard/dist. */
+  readonly dashboardDir?: string;
 }
 
 type AppRouter = typeof appRouter;
 
-/** Fastify with tRPC at /trpc, provider webhooks at /webhooks, /healthz and /readyz, body budgets, timeouts and per-key rate limits. */
+/** Fastify with tRPC at /trpc, provider webhooks at /webhooks, /healthz and /readyz, the console at /dashboard/, body budgets, timeouts and per-key rate limits. */
 export async function createHttpApp({
   settings,
   logger,
@@ -40,6 +45,8 @@ export async function createHttpApp({
   metrics,
   webhookBodyLimitBytes = DEFAULT_WEBHOOK_BODY_LIMIT_BYTES,
   webhookBytesInFlight = DEFAULT_WEBHOOK_BYTES_IN_FLIGHT,
+  dashboard = true,
+  dashboardDir,
 }: HttpAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...serverTimeoutOptions(settings.timeouts),
@@ -85,10 +92,10 @@ export async function createHttpApp({
   );
 
   await registerCors(app, settings.cors.origins);
-  // Hook order: a CORS preflight is answered first; then the key is identified (onRequest), the rate limit applies by key or address
-  // (the plugin's route-level onRequest, after app-level ones), and only then is a body budget
-  // reserved (preParsing) and the body read under its idle timeout.
-  const keys = createKeyCache(api.store);
+  // Hook order: a CORS preflight is answered first; then the key is identified (onRequest); the
+  // rate limit applies by key or address (the plugin's route-level onRequest, after app-level
+  // ones); only then is a body budget reserved (preParsing) and the body read under its idle timeout.
+  const keys = createKeyCache(api.store, api.now);
   registerCallerIdentification(app, keys);
   await registerRateLimit(app, settings.rateLimit);
   registerBodyIdleTimeout(app, settings.timeouts.bodyIdleMs);
@@ -114,6 +121,7 @@ export async function createHttpApp({
 
   await registerWebhookRoutes(app, api, webhookBodyLimitBytes);
   if (metrics) registerMetricsRoute(app, metrics);
+  if (dashboard) await registerDashboard(app, dashboardDir);
 
   const createContext = createContextFactory(
     settings.rateLimit.enabled ? { ...api, messageQuota: createMessageQuota(settings.rateLimit.messagesPerMinute) } : api,
@@ -121,11 +129,16 @@ export async function createHttpApp({
   );
   const trpcOptions: FastifyTRPCPluginOptions<AppRouter>['trpcOptions'] = {
     router: appRouter,
-    createContext: ({ req }) => createContext({ authorization: req.headers.authorization, ...(req.caller ? { caller: req.caller } : {}) }),
-    responseMeta: ({ errors }) => {
-      const waits = errors.map(retryAfterOf).filter((seconds) => seconds !== undefined);
-      return waits.length > 0 ? { headers: { 'retry-after': String(Math.max(...waits)) } } : {};
-    },
+    createContext: ({ req }) =>
+      createContext({
+        authorization: req.headers.authorization,
+        cookie: req.headers.cookie,
+        csrf: req.headers[CSRF_HEADER] !== undefined,
+        // Fastify reads X-Forwarded-Proto only with server.trustProxy.
+        secure: req.protocol === 'https',
+        ...(req.caller ? { caller: req.caller } : {}),
+      }),
+    responseMeta: apiResponseMeta,
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'api procedure failed');
     },

@@ -38,8 +38,9 @@ export function registerBodyBudget(app: FastifyInstance, pools: BodyPools): void
     [pools.anonymous, 0],
     [pools.webhooks, 0],
   ]);
+  // By the matched route: a made-up path under /webhooks/ is a 404 like any other, in the anonymous allowance.
   const poolOf = (request: FastifyRequest): BodyPool =>
-    request.url.startsWith('/webhooks/') ? pools.webhooks : validKeyOf(request) ? pools.authenticated : pools.anonymous;
+    request.routeOptions.url?.startsWith('/webhooks/') ? pools.webhooks : validKeyOf(request) ? pools.authenticated : pools.anonymous;
 
   app.addHook('preParsing', async (request, reply, payload) => {
     if (request.method === 'GET' || request.method === 'HEAD') return payload;

@@ -10,7 +10,7 @@ declare module 'fastify' {
 }
 
 /**
- * Identifies the API key of every request to /trpc as it arrives, before its body is read: the
+ * Identifies the API key (or console session) of every request to /trpc as it arrives, before its body is read: the
  * body budget and the rate limit depend on whether the key is valid. The same key cache (and
  * the same answer) serves the tRPC context, so a key is looked up once per request.
  */
@@ -18,7 +18,7 @@ export function registerCallerIdentification(app: FastifyInstance, keys: KeyCach
   app.decorateRequest('caller', undefined);
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/trpc/')) return;
-    request.caller = await identifyCaller(keys, request.headers.authorization);
+    request.caller = await identifyCaller(keys, { authorization: request.headers.authorization, cookie: request.headers.cookie });
   });
 }
 

@@ -11,7 +11,7 @@ export interface TimeoutSettings {
 /**
  * Node's own limits: headers (slow-header clients), the whole request (a body that trickles
  * forever), idle keep-alive connections. Node checks the first two on a timer of its own
- * (30 s by default): it runs often enough here that a limit is enforced within a tenth of it.
+ * (30 s by default); here it runs every tenth of the shorter limit, at most every second.
  */
 export function serverTimeoutOptions(timeouts: TimeoutSettings): {
   readonly requestTimeout: number;

@@ -124,7 +124,7 @@ forEachDatabase('alert monitor', (database) => {
     await Promise.all(monitors.splice(0).map((monitor) => monitor.stop()));
   });
 
-  async function setup(overrides: Record<string, unknown> = {}) {
+  async function setup(overrides: Record<string, unknown> = {}, dashboardUrl?: string) {
     let now = Date.UTC(2030, 0, 1, 9, 0, 0);
     const clock = {
       now: () => now,
@@ -146,6 +146,7 @@ forEachDatabase('alert monitor', (database) => {
         channels: channelsFrom(alerts),
         owner,
         now: clock.now,
+        ...(dashboardUrl === undefined ? {} : { dashboardUrl }),
       });
       monitors.push(monitor);
       return monitor;
@@ -175,6 +176,29 @@ forEachDatabase('alert monitor', (database) => {
     expect(await store.leaseHolder('alert-monitor')).toBeUndefined();
     expect((await b.checkOnce()).active).toBe(true);
     expect(lines).toContain('alert monitor active in this process');
+  });
+
+  test('with dashboard.publicUrl, Slack and webhook notices link to the console view of the incident', async () => {
+    const { clock, store, open } = await setup({}, 'https://mail.example.com/dashboard/');
+    const monitor = open('a');
+    await store.enqueue(message(1));
+    clock.advance(10 * MIN);
+    expect((await monitor.checkOnce()).notices.map((notice) => notice.ok)).toEqual([true, true]);
+    const link = 'https://mail.example.com/dashboard/messages?q=status%3Aqueued%2Cscheduled%2Csending%2Cheld%2Cretrying';
+    const [slack] = byPath('/slack');
+    expect(slack?.text).toMatch(new RegExp(`\\n${link.replace(/[?.]/g, '\\$&')}$`));
+    expect(JSON.stringify(slack?.blocks)).toContain(`<${link}|Open in the mailroute console>`);
+    expect(byPath('/hook')[0]).toMatchObject({ kind: 'late_delivery', consoleUrl: link });
+  });
+
+  test('without dashboard.publicUrl, notices carry no console link', async () => {
+    const { clock, store, open } = await setup();
+    const monitor = open('a');
+    await store.enqueue(message(1));
+    clock.advance(10 * MIN);
+    await monitor.checkOnce();
+    expect(JSON.stringify(byPath('/slack')[0])).not.toContain('console');
+    expect(byPath('/hook')[0]).not.toHaveProperty('consoleUrl');
   });
 
   test('late delivery: one notice per channel, a reminder at the interval, one resolve notice', async () => {

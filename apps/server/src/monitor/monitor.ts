@@ -3,7 +3,16 @@ import { hostname } from 'node:os';
 import type { AlertRecord, MailStore } from '@mailroute/store';
 import { breakerWatch } from './breaker-watch.js';
 import { type AlertChannel, channelsFrom } from './channels/index.js';
-import { type AlertSettings, type Check, type CheckResult, deadMessages, everyProviderFailing, lateDelivery } from './checks.js';
+import {
+  type AlertSettings,
+  type Check,
+  type CheckCondition,
+  type CheckResult,
+  deadMessages,
+  everyProviderFailing,
+  lateDelivery,
+} from './checks.js';
+import { consoleLink } from './notices.js';
 import { type NoticeOutcome, sendDueNotices } from './notifier.js';
 
 /** The lease every process's monitor competes for: its holder is the one that checks and notifies. */
@@ -25,6 +34,8 @@ export interface MonitorOptions {
   readonly staleAfterMs: number;
   /** Default: the channels in `settings`. */
   readonly channels?: readonly AlertChannel[];
+  /** The console's address (`dashboard.publicUrl`): notices link to the view of their incident. */
+  readonly dashboardUrl?: string;
   readonly owner?: string;
   readonly now?: () => number;
 }
@@ -53,7 +64,7 @@ export interface Monitor {
 const idle: CheckRound = { active: false, raised: [], resolved: [], notices: [], failedChecks: [] };
 
 export function createMonitor(options: MonitorOptions): Monitor {
-  const { store, settings, logger } = options;
+  const { store, settings, logger, dashboardUrl } = options;
   const now = options.now ?? Date.now;
   const owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const channels = options.channels ?? channelsFrom(settings);
@@ -130,6 +141,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
       reminderIntervalMs: settings.reminderIntervalMs,
       // A process that stalled past its lease must not notify beside the one that took over.
       stillActive: () => store.renewLease(MONITOR_LEASE, owner, settings.leaseMs),
+      ...(dashboardUrl === undefined ? {} : { link: (alert: AlertRecord) => consoleLink(dashboardUrl, alert, settings.deadWindowMs) }),
     });
     for (const notice of notices) {
       if (notice.ok) logger.info({ ...notice }, 'alert notice sent');

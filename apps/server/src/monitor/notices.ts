@@ -1,4 +1,7 @@
-import type { AlertKind, AlertNoticeKind, AlertRecord } from '@mailroute/store';
+import { unsentStatuses } from '@mailroute/core';
+import { type AlertKind, type AlertNoticeKind, type AlertRecord, alertTitles } from '@mailroute/store';
+
+export { alertTitles };
 
 /** One notice about one incident, as every channel renders it. */
 export interface Notice {
@@ -6,15 +9,33 @@ export interface Notice {
   readonly alert: AlertRecord;
   /** When the notice is sent (epoch ms). */
   readonly at: number;
+  /** The console view for this incident, when `dashboard.publicUrl` is set. */
+  readonly link?: string;
 }
 
-/** Every kind's name for a person and its section in docs/runbook.md. */
-export const alertTitles: Record<AlertKind, { readonly title: string; readonly runbook: string }> = {
-  late_delivery: { title: 'Late delivery', runbook: 'docs/runbook.md#late-delivery' },
-  breaker_open: { title: 'Breaker open', runbook: 'docs/runbook.md#breaker-open' },
-  dead_messages: { title: 'Messages went dead', runbook: 'docs/runbook.md#messages-went-dead' },
-  all_providers_failing: { title: 'Every provider failing', runbook: 'docs/runbook.md#every-provider-failing' },
-};
+/**
+ * The console view that shows an incident (`dashboard.publicUrl` is the console's address):
+ * a breaker on the overview with that provider picked, late mail in the message search,
+ * dead mail in recovery, and the whole service on the overview.
+ */
+export function consoleLink(publicUrl: string, alert: AlertRecord, deadWindowMs: number): string {
+  const base = publicUrl.endsWith('/') ? publicUrl : `${publicUrl}/`;
+  const view = (path: string, params: Record<string, string>) => {
+    const url = new URL(path, base);
+    for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+    return url.toString();
+  };
+  switch (alert.kind) {
+    case 'breaker_open':
+      return view('./', { range: '1h', provider: alert.subject });
+    case 'late_delivery':
+      return view('messages', { q: `status:${unsentStatuses.join(',')}` });
+    case 'dead_messages':
+      return view('recovery', { status: 'dead', from: new Date(alert.startedAt - deadWindowMs).toISOString() });
+    case 'all_providers_failing':
+      return view('./', { range: '1h' });
+  }
+}
 
 /** The runbook section of an incident kind: its path in the repository, and its address when the docs are published. */
 export function runbookOf(kind: AlertKind, docsUrl: string | undefined): { readonly path: string; readonly url?: string } {

@@ -20,6 +20,8 @@ export interface NotifyOptions {
   readonly reminderIntervalMs: number;
   /** Asked right before anything is sent: false when this process no longer holds the monitor's lease. */
   readonly stillActive: () => Promise<boolean>;
+  /** The console view of an incident, when the console's address is configured. */
+  readonly link?: (alert: AlertRecord) => string;
 }
 
 /**
@@ -62,7 +64,7 @@ export async function sendDueNotices(options: NotifyOptions): Promise<NoticeOutc
     due.map(async ({ alert, channel, kind }): Promise<NoticeOutcome> => {
       let error: string | undefined;
       try {
-        await channel.send({ kind, alert, at: now });
+        await channel.send({ kind, alert, at: now, ...(options.link ? { link: options.link(alert) } : {}) });
       } catch (failure) {
         error = failure instanceof Error ? failure.message : String(failure);
       }

@@ -88,6 +88,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       store,
       providerNames: () => config.providers.map((provider) => provider.name),
       processStaleAfterMs: config.health.staleAfterMs,
+      sessionTtlMs: config.dashboard.sessionTtlMs,
+      ...(config.dashboard.publicUrl === undefined ? {} : { dashboardUrl: config.dashboard.publicUrl }),
       webhooks: {
         settings: () => webhookSettings(config),
         certificateSource: options.certificateSource ?? httpsCertificateSource(),
@@ -107,6 +109,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       ...(metrics && config.metrics.port === undefined ? { metrics } : {}),
       webhookBodyLimitBytes: config.webhooks.bodyLimitBytes,
       webhookBytesInFlight: config.webhooks.bodyBytesInFlight,
+      dashboard: config.dashboard.enabled,
     });
     await app.listen({ host: options.listen?.host ?? config.server.host, port: options.listen?.port ?? config.server.port });
     url = listeningUrl(app);
@@ -156,6 +159,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         providerNames: () => config.providers.map((provider) => provider.name),
         logger,
         staleAfterMs: config.health.staleAfterMs,
+        ...(config.dashboard.publicUrl === undefined ? {} : { dashboardUrl: config.dashboard.publicUrl }),
       });
       monitor.start();
     }

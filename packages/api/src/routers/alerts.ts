@@ -10,8 +10,9 @@ const toTime = (value: number | string | undefined) => (typeof value === 'string
 export const alertsRouter = router({
   /**
    * Alert history, newest first, each incident with its latest notices (channel, ok, error).
-   * Incidents are about the whole service, and their detail may name messages of any tenant
-   * (the ids of dead mail): operators only. Pass `nextCursor` back as `cursor`.
+   * Incidents carry no message ids or addresses, but they are about the whole service (every
+   * tenant's late and dead mail counted together) and the operator's notification channels and
+   * their errors: operators only. Pass `nextCursor` back as `cursor`.
    */
   list: scoped('operator')
     .input(

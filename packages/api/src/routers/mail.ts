@@ -1,4 +1,12 @@
-import { type DeliveryEventType, type FieldIssue, type MessageContent, parseMessage } from '@mailroute/core';
+import {
+  type DeliveryEventType,
+  type FieldIssue,
+  type MessageContent,
+  parseMessage,
+  parseSearchQuery,
+  SEARCH_QUERY_MAX_LENGTH,
+  type SearchQuery,
+} from '@mailroute/core';
 import type { ApiKeyRecord, AttemptView, EventEffect, EventView, MessageDetail, MessageFilter, TransitionView } from '@mailroute/store';
 import { EXPORT_PAGE_MAX, type ExportRow } from '@mailroute/store';
 import { z } from 'zod';
@@ -106,7 +114,23 @@ function idempotencyConflict(key: string | undefined, originalId: string): ApiFa
   return new ApiFault('IDEMPOTENCY_CONFLICT', message, [{ path: 'idempotencyKey', message }]);
 }
 
+/** A search query (`parseSearchQuery`) as the API's INVALID_INPUT at `q`; relative times are from the API's clock. */
+export function parseQueryInput(q: string, now: number): SearchQuery {
+  const parsed = parseSearchQuery(q, now);
+  if (!parsed.ok) throw apiError('INVALID_INPUT', `invalid search query: ${parsed.message}`, [{ path: 'q', message: parsed.message }]);
+  return parsed.query;
+}
+
+const searchSchema = z.strictObject({
+  /** The search language: `to:` `from:` `subject:` `status:` `provider:` `tag:` `key:` `id:` `before:` `after:`, `-` to exclude, "phrases", bare words. */
+  q: z.string().max(SEARCH_QUERY_MAX_LENGTH).default(''),
+  cursor: z.string().min(1).max(500).optional(),
+  limit: z.number().int().min(1).max(500).optional(),
+});
+
 const exportSchema = filterSchema.extend({
+  /** A search query instead of the filter fields (not both). */
+  q: z.string().max(SEARCH_QUERY_MAX_LENGTH).optional(),
   format: z.enum(['csv', 'json']).default('csv'),
   cursor: z.string().min(1).max(500).optional(),
   limit: z.number().int().min(1).max(EXPORT_PAGE_MAX).optional(),
@@ -193,14 +217,33 @@ export const mailRouter = router({
     }),
 
   /**
-   * The messages `list` would show, as rows for customer support (CSV or JSON), newest first,
-   * a page at a time: pass `nextCursor` back until it is absent. Pages concatenate into one file.
+   * Messages matching a search query (the language the console and `mailroute list` share),
+   * newest first, without bodies; pass `nextCursor` back as `cursor` for the next page. A query
+   * that cannot be read is INVALID_INPUT at `q`, naming what is valid.
+   */
+  search: scoped('read')
+    .input(searchSchema)
+    .query(({ ctx, input }) => {
+      const query = parseQueryInput(input.q, ctx.now());
+      return ctx.deps.store.searchMessages(defined({ query, tenantId: ctx.tenantId, cursor: input.cursor, limit: input.limit }));
+    }),
+
+  /**
+   * The messages `list` (or, with `q`, `search`) would show, as rows for customer support (CSV
+   * or JSON), newest first, a page at a time: pass `nextCursor` back until it is absent. Pages
+   * concatenate into one file.
    */
   export: scoped('read')
     .input(exportSchema.optional())
     .query(async ({ ctx, input = { format: 'csv' as const } }): Promise<ExportResult> => {
-      const { format, cursor, limit, ...filter } = input;
-      const page = await ctx.deps.store.exportMessages({ ...toFilter(filter), tenantId: ctx.tenantId }, defined({ cursor, limit }));
+      const { format, cursor, limit, q, ...filter } = input;
+      if (q !== undefined && Object.keys(defined(filter)).length > 0) {
+        throw apiError('INVALID_INPUT', 'give either q or the filter fields, not both', [{ path: 'q', message: 'not with filter fields' }]);
+      }
+      const page =
+        q === undefined
+          ? await ctx.deps.store.exportMessages({ ...toFilter(filter), tenantId: ctx.tenantId }, defined({ cursor, limit }))
+          : await ctx.deps.store.exportSearch(defined({ query: parseQueryInput(q, ctx.now()), tenantId: ctx.tenantId, cursor, limit }));
       const next = page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor };
       return format === 'csv'
         ? { format, csv: exportCsv(page.rows, cursor === undefined), count: page.rows.length, ...next }

@@ -11,7 +11,8 @@ import {
 import { z } from 'zod';
 import type { ApiDependencies } from '../context.js';
 import { apiError } from '../errors.js';
-import { router, scoped } from '../trpc.js';
+import { defined } from '../inputs.js';
+import { OPERATOR_SCOPE, router, scoped } from '../trpc.js';
 import { type FailureView, fullFailure, type ProviderFailureView, tenantFailureView } from './tenant-view.js';
 
 export interface ProviderView {
@@ -212,7 +213,7 @@ export const providersRouter = router({
    * Enables, drains, disables or forces open a provider for every process and so for every
    * tenant: operators only (stored; see
    * `providerStates` in the store for what each means). Workers pick it up within
-   * `worker.overridesRefreshMs`.
+   * `worker.overridesRefreshMs`. Recorded in `audit` with the key that asked.
    */
   setState: scoped('operator')
     .input(z.strictObject({ provider: z.string().min(1).max(200), state: z.enum(providerStates), note: z.string().max(1000).optional() }))
@@ -223,6 +224,19 @@ export const providersRouter = router({
           { path: 'provider', message: `not a configured provider; configured: ${names.join(', ') || '(none)'}` },
         ]);
       }
-      return ctx.deps.store.setProviderState(input.provider, input.state, input.note);
+      return ctx.deps.store.setProviderState(input.provider, input.state, input.note, { keyId: ctx.key.id, keyName: ctx.key.name });
     }),
+
+  /** Every `setState`, newest first: who (key name and id), when, the note, the state before and after. */
+  audit: scoped(OPERATOR_SCOPE)
+    .input(
+      z
+        .strictObject({
+          provider: z.string().min(1).max(200).optional(),
+          since: z.number().int().min(0).optional(),
+          limit: z.number().int().min(1).max(1_000).optional(),
+        })
+        .optional(),
+    )
+    .query(({ ctx, input = {} }) => ctx.deps.store.listProviderAudit(defined(input))),
 });

@@ -7,12 +7,12 @@ import type { MailStore, ProviderFailure } from '@mailroute/store';
  * when, the stable code and category, and the status: enough to judge the provider, nothing of
  * the other tenant. Operators see everything.
  */
-export type ProviderFailureView =
-  | ProviderFailure
-  | (Omit<ProviderFailure, 'messageId' | 'errorMessage' | 'error'> & {
-      /** The failed message is another tenant's: its id and the provider's words are for operators. */
-      readonly withheld: true;
-    });
+export interface ProviderFailureView extends Omit<ProviderFailure, 'messageId'> {
+  /** Absent when withheld. */
+  readonly messageId?: string;
+  /** The failed message is another tenant's: its id and the provider's words (`errorMessage`, `error`) are for operators. */
+  readonly withheld?: true;
+}
 
 export type FailureView = (failure: ProviderFailure | undefined) => ProviderFailureView | undefined;
 

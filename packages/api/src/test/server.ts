@@ -4,8 +4,9 @@ import { type ApiKeyScope, type CreatedApiKey, createStore, type MailStore } fro
 import { createPostgresDatabase, createSqliteFile } from '@mailroute/store/testing';
 import type { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import { type ApiDependencies, createContextFactory } from '../context.js';
+import { type ApiDependencies, apiResponseMeta, createContextFactory } from '../context.js';
 import { appRouter } from '../router.js';
+import { CSRF_HEADER } from '../session-cookie.js';
 
 export interface TestApiServer {
   /** The tRPC endpoint, `http://127.0.0.1:<port>/trpc`. */
@@ -26,7 +27,14 @@ export async function startApiServer(
     router: appRouter,
     basePath: '/trpc/',
     maxBodySize: options.maxBodySize ?? 16 * 1024 * 1024,
-    createContext: ({ req }) => createContext({ authorization: req.headers.authorization }),
+    createContext: ({ req }) =>
+      createContext({
+        authorization: req.headers.authorization,
+        cookie: req.headers.cookie,
+        csrf: req.headers[CSRF_HEADER] !== undefined,
+        secure: req.headers['x-forwarded-proto'] === 'https',
+      }),
+    responseMeta: apiResponseMeta,
     ...(options.onError ? { onError: ({ error }: { error: TRPCError }) => options.onError?.(error) } : {}),
   });
   const server = createServer((req, res) => {
@@ -60,7 +68,7 @@ export interface TestApi {
 
 /** A store on a fresh SQLite file (or PostgreSQL database), the router on 127.0.0.1, and API keys to call it with. */
 export async function startTestApi(
-  options: Partial<Pick<ApiDependencies, 'providerNames' | 'liveProviders' | 'now' | 'processStaleAfterMs'>> & {
+  options: Partial<Pick<ApiDependencies, 'providerNames' | 'liveProviders' | 'now' | 'processStaleAfterMs' | 'sessionTtlMs'>> & {
     maxBodySize?: number;
     dialect?: 'sqlite' | 'postgres';
   } = {},

@@ -31,6 +31,9 @@ const TABLES = [
   'alert',
   'lease',
   'process_heartbeat',
+  'dashboard_session',
+  'provider_audit',
+  'breaker_event',
 ];
 
 async function probePostgres(): Promise<string | undefined> {

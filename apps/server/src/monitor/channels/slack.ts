@@ -23,13 +23,23 @@ export function slackPayload(notice: Notice, docsUrl?: string): SlackPayload {
     runbook.url === undefined ? slackText(`runbook: ${runbook.path}`) : `runbook: <${runbook.url}|${slackText(runbook.path)}>`,
     slackText(`incident ${alert.id}`),
   ];
+  const link =
+    notice.link === undefined
+      ? []
+      : [{ type: 'context', elements: [{ type: 'mrkdwn', text: `<${slackUrl(notice.link)}|Open in the mailroute console>` }] }];
   return {
-    text: `${line}\n${alert.summary}`,
+    text: `${line}\n${alert.summary}${notice.link === undefined ? '' : `\n${notice.link}`}`,
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: `*${slackText(line)}*\n${slackText(alert.summary)}` } },
       { type: 'context', elements: [{ type: 'mrkdwn', text: facts.join(' · ') }] },
+      ...link,
     ],
   };
+}
+
+/** Inside `<url|label>`, Slack needs &, < and > escaped and | would end the address. */
+function slackUrl(url: string): string {
+  return slackText(url).replace(/\|/g, '%7C');
 }
 
 /** Slack reads &, < and > as markup. */

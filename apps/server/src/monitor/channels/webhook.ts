@@ -19,6 +19,8 @@ export interface WebhookPayload {
   readonly runbook: string;
   /** Its address under `alerts.docsUrl`; null when that is not set. */
   readonly runbookUrl: string | null;
+  /** The console view for this incident; present when `dashboard.publicUrl` is set. */
+  readonly consoleUrl?: string;
 }
 
 export function webhookPayload(notice: Notice, docsUrl?: string): WebhookPayload {
@@ -37,6 +39,7 @@ export function webhookPayload(notice: Notice, docsUrl?: string): WebhookPayload
     sentAt: new Date(notice.at).toISOString(),
     runbook: runbook.path,
     runbookUrl: runbook.url ?? null,
+    ...(notice.link === undefined ? {} : { consoleUrl: notice.link }),
   };
 }
 
