@@ -99,7 +99,7 @@ function startMailroute(directory: string): Promise<Server> {
   const config: MailrouteConfigInput = {
     database: { url: `file:${path.join(directory, 'mailroute.db')}` },
     // High enough that the limiter is still on the path but never throttles the benchmark.
-    server: { host: '127.0.0.1', port: 0, rateLimit: { perMinute: 100_000_000 } },
+    server: { host: '127.0.0.1', port: 0, rateLimit: { perMinute: 100_000_000, messagesPerMinute: 100_000_000 } },
   };
   const file = path.join(directory, 'mailroute.json');
   writeFileSync(file, JSON.stringify(config));

@@ -65,6 +65,8 @@ describe('kill -9 of a worker mid-dispatch', () => {
     });
 
     const atRisk = new Set<string>();
+    /** Every message a killed worker held: lease recovery must leave an `unknown` attempt on each. */
+    const heldAtKill = new Set<string>();
     const killLog: { sentBefore: number; inFlight: number }[] = [];
     for (let kill = 0; kill < KILLS; kill += 1) {
       worker = spawnWorker(configPath);
@@ -76,9 +78,9 @@ describe('kill -9 of a worker mid-dispatch', () => {
       const counts = await store.countByStatus();
       const providerHas = new Set(acceptedIds());
       // Claimed when the worker died: those the provider already has will be sent again.
-      const notRecorded = (await store.listMessages({ status: ['sending'] }, { limit: 500 })).items.filter((item) =>
-        providerHas.has(item.id),
-      );
+      const held = (await store.listMessages({ status: ['sending'] }, { limit: 500 })).items;
+      for (const item of held) heldAtKill.add(item.id);
+      const notRecorded = held.filter((item) => providerHas.has(item.id));
       for (const item of notRecorded) atRisk.add(item.id);
       killLog.push({ sentBefore: counts.sent, inFlight: notRecorded.length });
     }
@@ -108,5 +110,28 @@ describe('kill -9 of a worker mid-dispatch', () => {
     expect(unique.size).toBe(MESSAGES);
     expect(duplicates).toBeLessThanOrEqual(atRisk.size);
     for (const id of unique) if (ids.indexOf(id) !== ids.lastIndexOf(id)) expect(atRisk.has(id), `${id} was sent twice`).toBe(true);
+
+    // The trace: every message received twice, and every one a killed worker held, has an attempt
+    // with outcome unknown by the worker that died, and the export calls it a possible duplicate.
+    const twice = [...unique].filter((id) => ids.indexOf(id) !== ids.lastIndexOf(id));
+    expect(heldAtKill.size).toBeGreaterThan(0);
+    const unknownBy = new Map<string, number>();
+    for (const id of new Set([...heldAtKill, ...twice])) {
+      const attempts = (await store.getMessage(id))?.attempts ?? [];
+      unknownBy.set(id, attempts.filter((attempt) => attempt.outcome === 'unknown' && attempt.worker !== undefined).length);
+    }
+    for (const id of twice) expect(unknownBy.get(id), `${id} was received twice without an unknown attempt`).toBeGreaterThan(0);
+    for (const id of heldAtKill) expect(unknownBy.get(id), `${id} was held by a killed worker without a trace`).toBeGreaterThan(0);
+    const flagged = new Set<string>();
+    let cursor: string | undefined;
+    do {
+      const page = await store.exportMessages({}, { limit: 5_000, ...(cursor ? { cursor } : {}) });
+      for (const row of page.rows) if (row.possibleDuplicate) flagged.add(row.id);
+      cursor = page.nextCursor;
+    } while (cursor);
+    for (const id of twice) expect(flagged.has(id), `${id} not flagged possible_duplicate`).toBe(true);
+    console.log(
+      `received twice: ${twice.length}; held by a killed worker: ${heldAtKill.size}; flagged possible duplicates: ${flagged.size}`,
+    );
   }, 180_000);
 });

@@ -107,7 +107,8 @@ describe.skipIf(!postgresAvailable)('provider health and metrics across processe
     expect(new Set(first?.breakers.map((breaker) => breaker.process))).toEqual(new Set(health.processes.map((process) => process.id)));
     expect(first?.windows['1m']).toMatchObject({ accepted: 0, successRate: 0 });
     expect(first?.windows['1m'].failedByCategory.provider).toBeGreaterThanOrEqual(3);
-    expect(first?.lastError?.errorMessage).toContain('421');
+    const lastError = first?.lastError;
+    expect(lastError && 'errorMessage' in lastError ? lastError.errorMessage : undefined).toContain('421');
     expect(first?.lastSuccessAt).toBeUndefined();
     expect(second).toMatchObject({ name: 'backup', openIn: 0, windows: { '1m': { accepted: MESSAGES, successRate: 1 } } });
     expect(second?.windows['1m'].latencyP95Ms).toBeGreaterThan(0);

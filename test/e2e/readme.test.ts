@@ -35,7 +35,9 @@ describe('README configuration reference', () => {
     for (const [section, schema] of Object.entries(shape)) {
       if (section === 'providers') continue;
       for (const [field, fieldSchema] of Object.entries(objectShape(schema))) {
-        const nested = field === 'rateLimit' ? Object.keys(objectShape(fieldSchema)).map((leaf) => `${field}.${leaf}`) : [field];
+        const nested = ['rateLimit', 'timeouts', 'cors'].includes(field)
+          ? Object.keys(objectShape(fieldSchema)).map((leaf) => `${field}.${leaf}`)
+          : [field];
         for (const path of nested) if (!firstCells.includes(`\`${section}.${path}\``)) missing.push(`${section}.${path}`);
       }
     }

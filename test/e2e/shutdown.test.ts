@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { createMailrouteClient } from '@mailroute/client';
+import type { MailrouteConfigInput } from '@mailroute/server';
 import { type SendGridStandIn, startSendGridStandIn } from '@mailroute/standins/sendgrid';
 import { createStore } from '@mailroute/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,4 +118,72 @@ describe('stopping the server under load', () => {
     );
     await second.kill('SIGTERM');
   }, 55_000);
+});
+
+describe('stopping while the provider hangs', () => {
+  function hangingSetUp(name: string, hanging: SendGridStandIn, settings: Pick<MailrouteConfigInput, 'routing' | 'worker'>) {
+    const dir = workDir(name);
+    dirs.push(dir);
+    const databaseUrl = `file:${join(dir.path, 'mailroute.db')}`;
+    const config = writeConfig(join(dir.path, 'mailroute.json'), {
+      database: { url: databaseUrl },
+      providers: [{ type: 'sendgrid', name: 'sendgrid', apiKey: hanging.apiKey, baseUrl: hanging.url }],
+      server: { port: 0, rateLimit: { enabled: false } },
+      ...settings,
+    });
+    const server = spawnMailroute({ args: ['serve', '--config', config], cwd: dir.path, env: { MAILROUTE_ADMIN_KEY: ADMIN_KEY } });
+    servers.push(server);
+    return { databaseUrl, server };
+  }
+
+  it('a grace shorter than the longest send is refused at start, naming both settings', async () => {
+    const { server } = hangingSetUp('short-grace', sendgrid, {
+      routing: { breaker: { timeoutMs: 5_000 } },
+      worker: { shutdownGraceMs: 2_000 },
+    });
+    expect(await server.exited).not.toBe(0);
+    expect(server.output.join('')).toMatch(
+      /worker\.shutdownGraceMs 2000 is shorter than the longest send, 5000 ms \(routing\.breaker\.timeoutMs or routing\.providerBreakers\.<name>\.timeoutMs/,
+    );
+  });
+
+  it('SIGTERM with every send hung: each one ends with a recorded ambiguous outcome, none stays sending', async () => {
+    const hanging = await startSendGridStandIn();
+    hanging.setFault({ kind: 'hang' });
+    try {
+      const { databaseUrl, server } = hangingSetUp('hung-sigterm', hanging, {
+        routing: { breaker: { timeoutMs: 1_500, volumeThreshold: 1_000 } },
+        worker: { concurrency: 5, idlePollMs: 100, shutdownGraceMs: 1_500 },
+      });
+      const client = createMailrouteClient({ url: await server.url, apiKey: ADMIN_KEY, timeoutMs: 5_000 });
+      const load = startLoad(client, 'hung', 5);
+      await hanging.waitForRequests(5, 10_000);
+      const started = Date.now();
+      expect(await server.kill('SIGTERM')).toBe(0);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      const acked = await load.stop();
+      const store = await createStore({ url: databaseUrl });
+      try {
+        expect((await store.countByStatus()).sending).toBe(0);
+        const hung = hanging.requests.map((request) =>
+          String((request.body as { custom_args?: { mailroute_id?: string } }).custom_args?.mailroute_id),
+        );
+        expect(hung.length).toBeGreaterThanOrEqual(5);
+        const ackedIds = new Set(acked.map((mail) => mail.id));
+        expect(hung.every((id) => ackedIds.has(id))).toBe(true);
+        for (const id of hung) {
+          const detail = await store.getMessage(id);
+          expect(detail?.status).toBe('retrying');
+          // The provider may have it: the attempt says so, and the message waits for a retry.
+          expect(detail?.attempts).toEqual([
+            expect.objectContaining({ provider: 'sendgrid', errorCode: 'TIMEOUT', errorCategory: 'ambiguous' }),
+          ]);
+        }
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await hanging.close();
+    }
+  }, 45_000);
 });

@@ -5,6 +5,7 @@ export { ConfigError, interpolateEnv, loadConfigFile, parseConfig } from './conf
 export {
   configSchema,
   DEFAULT_BODY_LIMIT_BYTES,
+  longestSendMs,
   type MailrouteConfig,
   type MailrouteConfigInput,
   type ProviderConfig,
@@ -18,4 +19,4 @@ export type { ReloadResult } from './runtime/reload.js';
 export { type Role, roles, type Service, type ServiceOptions, startService } from './runtime/service.js';
 export { createProvider } from './worker/providers.js';
 export { buildRouter } from './worker/router.js';
-export { longestSendMs, startWorker, type Worker, type WorkerOptions } from './worker/worker.js';
+export { startWorker, type Worker, type WorkerOptions } from './worker/worker.js';

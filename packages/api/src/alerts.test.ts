@@ -10,7 +10,7 @@ afterAll(async () => {
   await api?.close();
 });
 
-test('alerts.list: the incident history with its notices, filtered and paged, for any reader', async () => {
+test('alerts.list: the incident history with its notices, filtered and paged, for operators', async () => {
   const { store } = api;
   const late = await store.raiseAlert({
     kind: 'late_delivery',
@@ -23,7 +23,7 @@ test('alerts.list: the incident history with its notices, filtered and paged, fo
   await store.resolveAlert(late.alert.id);
   const breaker = await store.raiseAlert({ kind: 'breaker_open', subject: 'sendgrid', summary: 'sendgrid open', detail: {} });
 
-  const reader = apiClient(api.url, api.keys.hotelRead.key);
+  const reader = apiClient(api.url, api.keys.operator.key);
   const all = await reader.alerts.list.query();
   expect(all.items.map((alert) => [alert.kind, alert.subject, alert.state])).toEqual([
     ['breaker_open', 'sendgrid', 'firing'],
@@ -35,9 +35,7 @@ test('alerts.list: the incident history with its notices, filtered and paged, fo
     ['slack', true, null],
   ]);
 
-  // Another tenant's reader sees the same service-wide history.
-  const spa = apiClient(api.url, api.keys.spaAdmin.key);
-  expect((await spa.alerts.list.query({ state: 'firing' })).items.map((alert) => alert.id)).toEqual([breaker.alert.id]);
+  expect((await reader.alerts.list.query({ state: 'firing' })).items.map((alert) => alert.id)).toEqual([breaker.alert.id]);
   expect((await reader.alerts.list.query({ kind: 'late_delivery' })).items.map((alert) => alert.id)).toEqual([late.alert.id]);
   expect((await reader.alerts.list.query({ subject: 'sendgrid' })).items.map((alert) => alert.id)).toEqual([breaker.alert.id]);
   expect((await reader.alerts.list.query({ since: new Date(Date.now() + 60_000).toISOString() })).items).toEqual([]);
@@ -49,10 +47,14 @@ test('alerts.list: the incident history with its notices, filtered and paged, fo
   expect(second.nextCursor).toBeUndefined();
 });
 
-test('alerts.list refuses keys without the read scope and bad filters', async () => {
-  expect(await failure(apiClient(api.url, api.keys.hotelSend.key).alerts.list.query())).toMatchObject({ code: 'FORBIDDEN' });
+test('alerts.list refuses tenant keys (alerts describe the whole service) and bad filters', async () => {
+  for (const key of [api.keys.hotelSend, api.keys.hotelRead, api.keys.hotelAdmin]) {
+    const refused = await failure(apiClient(api.url, key.key).alerts.list.query());
+    expect(refused).toMatchObject({ code: 'FORBIDDEN', httpStatus: 403 });
+    expect(refused.message).toContain('lacks the operator scope');
+  }
   expect(await failure(apiClient(api.url, undefined).alerts.list.query())).toMatchObject({ code: 'UNAUTHENTICATED' });
-  const reader = apiClient(api.url, api.keys.hotelRead.key);
+  const reader = apiClient(api.url, api.keys.operator.key);
   const bad = await failure(reader.alerts.list.query({ kind: 'weather' as never }));
   expect(bad).toMatchObject({ code: 'INVALID_INPUT', httpStatus: 400 });
   expect(bad.issues.map((issue) => issue.path)).toEqual(['kind']);

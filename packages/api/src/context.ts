@@ -2,6 +2,7 @@ import type { ProviderHealth } from '@mailroute/core';
 import type { ApiKeyRecord, MailStore } from '@mailroute/store';
 import { createKeyCache, type KeyCache } from './auth.js';
 import { createLiveCache, type LiveCache } from './live-cache.js';
+import { createSenderChecker, type SenderChecker } from './sender-check.js';
 import { sessionTokenOf } from './session-cookie.js';
 import { createSuppressionChecker, type SuppressionChecker } from './suppression-check.js';
 import type { WebhookDependencies } from './webhooks/types.js';
@@ -24,6 +25,14 @@ export interface ApiDependencies {
   readonly sessionTtlMs?: number;
   /** The console's address (`dashboard.publicUrl`), for links in answers; absent when not configured. */
   readonly dashboardUrl?: string;
+  /** Messages a key may submit now; absent, no message limit. */
+  readonly messageQuota?: MessageQuota;
+}
+
+/** A per-key budget of messages, charged before anything is stored. */
+export interface MessageQuota {
+  /** Charges `messages` to the key, or answers why not (nothing charged). */
+  take(keyId: string, messages: number): { readonly message: string; readonly retryAfterSeconds: number } | undefined;
 }
 
 export const DEFAULT_SESSION_TTL_MS = 12 * 60 * 60_000;
@@ -37,6 +46,8 @@ export interface RequestInfo {
   readonly csrf?: boolean;
   /** The request came over TLS, directly or through a trusted proxy: the session cookie is then Secure. */
   readonly secure?: boolean;
+  /** Who the HTTP edge already identified (through the same key cache), so the key is looked up once. */
+  readonly caller?: Caller;
 }
 
 /**
@@ -55,6 +66,7 @@ export interface ApiContext {
   /** Shared by every request this factory serves. */
   readonly keys: KeyCache;
   readonly suppressions: SuppressionChecker;
+  readonly senders: SenderChecker;
   readonly request: RequestInfo;
   /** Whether the caller's key (or console session) is still live: long-running subscriptions ask again. */
   readonly stillSignedIn: () => Promise<boolean>;
@@ -69,19 +81,24 @@ const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 /**
  * One context per HTTP request (a batch shares it): the key is looked up once. An unknown
  * key is not an error here, so every procedure answers it the same way, batched or not.
+ * `keys` is the cache the HTTP edge identifies callers with, when it does.
  */
-export function createContextFactory(deps: ApiDependencies): (request: RequestInfo) => Promise<ApiContext> {
+export function createContextFactory(
+  deps: ApiDependencies,
+  keys: KeyCache = createKeyCache(deps.store, deps.now),
+): (request: RequestInfo) => Promise<ApiContext> {
   const now = deps.now ?? Date.now;
-  const keys = createKeyCache(deps.store, now);
   const suppressions = createSuppressionChecker(deps.store);
+  const senders = createSenderChecker(deps.store);
   const live = createLiveCache();
   return async (request) => {
-    const caller = await identify(keys, request);
+    const caller = request.caller ?? (await identifyCaller(keys, request));
     return {
       deps,
       now,
       keys,
       suppressions,
+      senders,
       request,
       live,
       setCookies: [],
@@ -93,11 +110,15 @@ export function createContextFactory(deps: ApiDependencies): (request: RequestIn
 
 async function stillSignedIn(keys: KeyCache, request: RequestInfo, caller: Caller): Promise<boolean> {
   if ('refusal' in caller) return false;
-  const again = await identify(keys, request);
+  const again = await identifyCaller(keys, request);
   return 'key' in again && again.key.id === caller.key.id;
 }
 
-async function identify(keys: KeyCache, request: RequestInfo): Promise<Caller> {
+/** The live key an `Authorization` header names, or, without one, the console session cookie; or why there is none. */
+export async function identifyCaller(
+  keys: KeyCache,
+  request: { readonly authorization: string | undefined; readonly cookie?: string | undefined },
+): Promise<Caller> {
   const { authorization } = request;
   if (authorization === undefined || authorization.trim() === '') {
     const token = sessionTokenOf(request.cookie);

@@ -16,10 +16,21 @@ export const apiErrorCodes = {
   UNSUPPORTED_REQUEST: { trpc: 'METHOD_NOT_SUPPORTED', description: 'Wrong HTTP method or content type for this procedure.' },
   PAYLOAD_TOO_LARGE: { trpc: 'PAYLOAD_TOO_LARGE', description: 'The request body is larger than the server accepts.' },
   UNAUTHENTICATED: { trpc: 'UNAUTHORIZED', description: 'No API key, or an unknown or revoked one (`Authorization: Bearer <key>`).' },
-  FORBIDDEN: { trpc: 'FORBIDDEN', description: "The API key's scopes do not allow this procedure." },
+  FORBIDDEN: { trpc: 'FORBIDDEN', description: "The API key's scopes do not allow this procedure; the message names the missing scope." },
+  SENDER_NOT_ALLOWED: {
+    trpc: 'FORBIDDEN',
+    description: "The message's `from` is not among its tenant's allowed senders (`senders.list`); `issues` names `from.email`.",
+  },
   NOT_FOUND: { trpc: 'NOT_FOUND', description: 'No such message, key or procedure (for this tenant).' },
   INVALID_STATE: { trpc: 'CONFLICT', description: 'The message is not in a state that allows this (e.g. cancelling sent mail).' },
-  RATE_LIMITED: { trpc: 'TOO_MANY_REQUESTS', description: 'Too many requests for this key; retry after the Retry-After header.' },
+  IDEMPOTENCY_CONFLICT: {
+    trpc: 'CONFLICT',
+    description: 'The idempotency key was used before for a message with other content; the message names the original id.',
+  },
+  RATE_LIMITED: {
+    trpc: 'TOO_MANY_REQUESTS',
+    description: 'Too many requests or messages for this key (without one, this address); retry after Retry-After.',
+  },
   UNAVAILABLE: { trpc: 'SERVICE_UNAVAILABLE', description: 'The server is shutting down or cannot reach its database; retry.' },
   INTERNAL: { trpc: 'INTERNAL_SERVER_ERROR', description: 'An unexpected error; the server log has the detail.' },
 } as const satisfies Record<string, { trpc: TrpcCode; description: string }>;
@@ -42,11 +53,24 @@ export class ApiFault extends Error {
   readonly code: ApiErrorCode;
   readonly issues: readonly FieldIssue[];
 
-  constructor(code: ApiErrorCode, message: string, issues: readonly FieldIssue[] = []) {
+  /** For RATE_LIMITED: when to try again, sent as the Retry-After header. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: ApiErrorCode, message: string, issues: readonly FieldIssue[] = [], retryAfterSeconds?: number) {
     super(message);
     this.code = code;
     this.issues = issues;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
+}
+
+export function rateLimitedError(message: string, retryAfterSeconds: number): TRPCError {
+  return new TRPCError({ code: 'TOO_MANY_REQUESTS', message, cause: new ApiFault('RATE_LIMITED', message, [], retryAfterSeconds) });
+}
+
+/** The seconds a refused call should wait before trying again, when the error says. */
+export function retryAfterOf(error: TRPCError): number | undefined {
+  return error.cause instanceof ApiFault ? error.cause.retryAfterSeconds : undefined;
 }
 
 export function apiError(code: ApiErrorCode, message: string, issues: readonly FieldIssue[] = []): TRPCError {

@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { exportColumns, exportCsv } from './export-format.js';
+import { exportColumns, exportCsv, neutraliseFormula } from './export-format.js';
 import { apiClient, failure } from './test/client.js';
 import { mail, work } from './test/fixtures.js';
 import { startTestApi, type TestApi } from './test/server.js';
@@ -86,6 +86,7 @@ test('CSV cells with commas, quotes and line breaks read back exactly', () => {
     bcc: ['audit@hotel.example'],
     subject: '"Hello", she said, "room 7"',
     attempts: 3,
+    possibleDuplicate: false,
     lastErrorCode: 'CONTENT_REJECTED',
     lastError: '554 5.7.1 Message rejected,\r\n  see "policy"\nline three',
     createdAt: Date.UTC(2030, 0, 1),
@@ -101,4 +102,50 @@ test('CSV cells with commas, quotes and line breaks read back exactly', () => {
     cc: '',
     created_at: '2030-01-01T00:00:00.000Z',
   });
+});
+
+test('CSV cells a spreadsheet would run as formulas start with a single quote; JSON keeps them as sent', async () => {
+  const formulas = ['=HYPERLINK("http://evil.example","click")', '+1+1', '-2+3', '@SUM(A1)', '\tTabbed'];
+  for (const subject of formulas) await client('hotelSend').mail.send.mutate(mail({ subject }));
+  await client('hotelSend').mail.send.mutate(mail({ subject: 'Plain = fine' }));
+  const page = await client('hotelRead').mail.export.query({ format: 'csv', limit: 100 });
+  if (page.format !== 'csv') throw new Error('asked for csv');
+  const records: Record<string, string>[] = parse(page.csv, { columns: true });
+  expect(records.map((record) => record.subject).sort()).toEqual([...formulas.map((subject) => `'${subject}`), 'Plain = fine'].sort());
+  const json = await client('hotelRead').mail.export.query({ format: 'json', limit: 100 });
+  if (json.format !== 'json') throw new Error('asked for json');
+  expect(json.rows.map((row) => row.subject).sort()).toEqual([...formulas, 'Plain = fine'].sort());
+  // A subject cannot hold a carriage return (header injection), a provider's error text can.
+  expect(neutraliseFormula('\rReturn')).toBe("'\rReturn");
+  expect(neutraliseFormula('Booking = confirmed')).toBe('Booking = confirmed');
+});
+
+test('a worker that died mid-send: mail.get shows the attempt with an unknown outcome, mail.export marks a possible duplicate', async () => {
+  const crashed = await client('hotelSend').mail.send.mutate(mail());
+  const normal = await client('hotelSend').mail.send.mutate(mail());
+  // A worker claims only the first, then dies: its lease runs out with nothing recorded.
+  expect(await api.store.claim('worker-that-died', 1, 20)).toHaveLength(1);
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  expect(await api.store.recoverExpiredLeases()).toBe(1);
+
+  const detail = await client('hotelRead').mail.get.query({ id: crashed.id });
+  expect(detail.attempts).toHaveLength(1);
+  expect(detail.attempts[0]).toMatchObject({ outcome: 'unknown', worker: 'worker-that-died' });
+  expect(detail.attempts[0]?.provider).toBeUndefined();
+  const entry = detail.timeline.find((item) => item.kind === 'attempt');
+  expect(entry).toMatchObject({ kind: 'attempt', attemptId: detail.attempts[0]?.id });
+  expect(entry && 'provider' in entry).toBe(false);
+  expect(entry && 'summary' in entry ? entry.summary : '').toMatch(
+    /^outcome unknown \(possible duplicate\): worker-that-died stopped while it held the message .*the provider may have accepted it/,
+  );
+
+  const page = await client('hotelRead').mail.export.query({ format: 'csv' });
+  if (page.format !== 'csv') throw new Error('asked for csv');
+  const records: Record<string, string>[] = parse(page.csv, { columns: true });
+  const byId = new Map(records.map((record) => [record.id, record]));
+  expect(byId.get(crashed.id)).toMatchObject({ possible_duplicate: 'true', attempts: '1' });
+  expect(byId.get(normal.id)).toMatchObject({ possible_duplicate: 'false', attempts: '0' });
+  const json = await client('hotelRead').mail.export.query({ format: 'json' });
+  if (json.format !== 'json') throw new Error('asked for json');
+  expect(Object.fromEntries(json.rows.map((row) => [row.id, row.possibleDuplicate]))).toEqual({ [crashed.id]: true, [normal.id]: false });
 });

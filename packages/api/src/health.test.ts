@@ -28,7 +28,7 @@ function breaker(type: string, overrides: Partial<ProcessBreaker> = {}): Process
 test('providers.health and stats.overview aggregate every live process: its breakers, the windows and the worst provider', async () => {
   api = await startTestApi({ providerNames: () => ['sendgrid', 'ses'], processStaleAfterMs: 10_000 });
   const { store } = api;
-  const read = apiClient(api.url, api.keys.hotelRead.key);
+  const read = apiClient(api.url, api.keys.operator.key);
   const openedAt = Date.now() - 5_000;
   await store.recordHeartbeat({
     id: 'host-a:101:aaaa',
@@ -54,6 +54,7 @@ test('providers.health and stats.overview aggregate every live process: its brea
   await work(store, { [sends[0]?.id ?? '']: 'sent', [sends[1]?.id ?? '']: 'sent', [sends[2]?.id ?? '']: 'failed' });
 
   const health = await read.providers.health.query();
+  expect(health.view).toBe('operator');
   expect(health.processes.map((process) => [process.id, process.role, process.host, process.pid])).toEqual([
     ['host-a:101:aaaa', 'worker', 'host-a', 101],
     ['host-b:202:bbbb', 'all', 'host-b', 202],
@@ -81,7 +82,17 @@ test('providers.health and stats.overview aggregate every live process: its brea
   expect(ses?.sinceLastSuccessMs).toBeGreaterThanOrEqual(0);
   expect(ses?.lastSuccessAt).toBeLessThanOrEqual(health.at);
 
-  const overview = await read.stats.overview.query();
+  // A tenant's key: the same counts, no processes (hosts, pids) and no per-process breakers.
+  const tenant = await apiClient(api.url, api.keys.hotelRead.key).providers.health.query();
+  expect(tenant.view).toBe('tenant');
+  expect(tenant.processes).toEqual([]);
+  expect(tenant.providers.map((provider) => [provider.name, provider.openIn, provider.liveIn, provider.breakers])).toEqual([
+    ['sendgrid', 1, 2, []],
+    ['ses', 0, 2, []],
+  ]);
+  expect(JSON.stringify(tenant)).not.toMatch(/host-a|host-b/);
+
+  const overview = await apiClient(api.url, api.keys.hotelRead.key).stats.overview.query();
   expect(overview.providers).toEqual({
     processes: 2,
     openBreakers: [{ provider: 'sendgrid', openIn: 1, since: openedAt }],
@@ -91,7 +102,7 @@ test('providers.health and stats.overview aggregate every live process: its brea
 
 test('a process whose heartbeat is older than the stale limit drops out of the views', async () => {
   api = await startTestApi({ providerNames: () => ['sendgrid'], processStaleAfterMs: 1_000 });
-  const read = apiClient(api.url, api.keys.hotelRead.key);
+  const read = apiClient(api.url, api.keys.operator.key);
   await api.store.recordHeartbeat({
     id: 'gone',
     role: 'worker',

@@ -1,3 +1,4 @@
+export { createKeyCache, type KeyCache } from './auth.js';
 export {
   type ApiContext,
   type ApiDependencies,
@@ -5,9 +6,11 @@ export {
   type Caller,
   createContextFactory,
   DEFAULT_SESSION_TTL_MS,
+  identifyCaller,
+  type MessageQuota,
   type RequestInfo,
 } from './context.js';
-export { type ApiErrorCode, type ApiErrorData, apiErrorCodes } from './errors.js';
+export { type ApiErrorCode, type ApiErrorData, apiErrorCodes, retryAfterOf } from './errors.js';
 export { type AppRouter, appRouter } from './router.js';
 export type { LiveAlert, LiveBreaker, LiveOverview, LiveProvider } from './routers/live.js';
 export type { BatchResult, TimelineEntry } from './routers/mail.js';

@@ -23,6 +23,8 @@ const batchShape = z.strictObject({ messages: z.array(z.unknown()).min(1).max(MA
 export const batchInput = parser<{ messages: MessageInput[] }, { messages: unknown[] }>((value) => batchShape.parse(value));
 
 export const idSchema = z.string().min(1).max(100);
+/** A tenant is named by its keys; any id the store accepts. */
+export const tenantIdSchema = z.string().min(1).max(100);
 
 /** Epoch milliseconds or an ISO 8601 date-time. */
 const timeSchema = z.union([z.number().int().min(0).max(8.64e15), z.iso.datetime({ offset: true })]);

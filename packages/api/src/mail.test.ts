@@ -21,12 +21,36 @@ test('send stores the message under the key tenant before answering; scheduled m
 });
 
 test('the idempotency key answers the first message again, per tenant', async () => {
-  const first = await client('hotelSend').mail.send.mutate(mail({ idempotencyKey: 'booking-42' }));
-  const again = await client('hotelSend').mail.send.mutate(mail({ idempotencyKey: 'booking-42' }));
+  const booking = mail({ idempotencyKey: 'booking-42' });
+  const first = await client('hotelSend').mail.send.mutate(booking);
+  const again = await client('hotelSend').mail.send.mutate(booking);
   expect(again).toEqual({ id: first.id, status: 'queued', duplicate: true });
   const otherTenant = await client('spaSend').mail.send.mutate(mail({ idempotencyKey: 'booking-42' }));
   expect(otherTenant.duplicate).toBe(false);
   expect(otherTenant.id).not.toBe(first.id);
+});
+
+test('the same idempotency key with other content is refused with 409 IDEMPOTENCY_CONFLICT naming the original', async () => {
+  const booking = mail({ idempotencyKey: 'booking-43' });
+  const first = await client('hotelSend').mail.send.mutate(booking);
+  const before = await messageCount(api.store);
+  const message = `idempotency key "booking-43" was used for message ${first.id} with different content`;
+  expect(await failure(client('hotelSend').mail.send.mutate({ ...booking, subject: 'Booking 43 changed' }))).toEqual({
+    code: 'IDEMPOTENCY_CONFLICT',
+    httpStatus: 409,
+    message,
+    issues: [{ path: 'idempotencyKey', message }],
+  });
+  const results = await client('hotelSend').mail.sendBatch.mutate({
+    messages: [booking, { ...booking, text: 'Other text.' }, mail({ idempotencyKey: 'booking-44' })],
+  });
+  expect(results.map((result) => (result.ok ? (result.duplicate ? 'duplicate' : 'new') : result.error.code))).toEqual([
+    'duplicate',
+    'IDEMPOTENCY_CONFLICT',
+    'new',
+  ]);
+  expect(results[1]).toMatchObject({ ok: false, error: { message } });
+  expect(await messageCount(api.store)).toBe(before + 1);
 });
 
 test('send refuses suppressed recipients, naming each, and stores nothing; the list is per tenant', async () => {
@@ -46,14 +70,15 @@ test('send refuses suppressed recipients, naming each, and stores nothing; the l
 test('sendBatch answers one result per message in order and stores the valid ones in one transaction', async () => {
   await client('hotelAdmin').suppressions.add.mutate({ address: 'blocked@example.org', reason: 'complaint' });
   const before = { count: await messageCount(api.store), transactions: api.store.stats().groupCommit.transactions };
+  const batchDuplicate = mail({ idempotencyKey: 'batch-dup' });
   const results = await client('hotelSend').mail.sendBatch.mutate({
     messages: [
       mail(),
       mail({ from: 'not an address' }),
-      mail({ idempotencyKey: 'batch-dup' }),
+      batchDuplicate,
       mail({ to: ['blocked@example.org'] }),
       mail({ subject: 'Hello\r\nBcc: victim@example.org' }),
-      mail({ idempotencyKey: 'batch-dup' }),
+      batchDuplicate,
       mail({ colour: 'red' }),
       mail({ text: 'nul \u0000 byte' }),
     ],
@@ -261,7 +286,7 @@ test('retry: a dry run counts; the real run requeues failed mail except to addre
     matched: 3,
     requeued: 2,
     requeuedIds: [sends[0]?.id, sends[1]?.id].sort(),
-    keptBackCount: { suppressed: 1, provider_has_it: 0, not_retryable: 0 },
+    keptBackCount: { suppressed: 1, sender_not_allowed: 0, provider_has_it: 0, not_retryable: 0 },
     keptBack: [{ id: sends[2]?.id, reason: 'suppressed', addresses: ['bounced@example.org'] }],
   });
   expect(await api.store.countByStatus({ tenantId: 'hotel' })).toMatchObject({ queued: 0 });

@@ -19,7 +19,7 @@ test('forced_open is stored with its reason; a process whose breaker is forced s
   });
   try {
     api = await startTestApi({ providerNames: () => router.providerNames(), liveProviders: () => router.health() });
-    const admin = apiClient(api.url, api.keys.hotelAdmin.key);
+    const admin = apiClient(api.url, api.keys.operator.key);
     const stored = await admin.providers.setState.mutate({ provider: 'sendgrid', state: 'forced_open', note: 'status page: outage' });
     expect(stored).toMatchObject({ provider: 'sendgrid', state: 'forced_open', note: 'status page: outage' });
     // The worker's override watcher does this in each process (apps/server); here the test plays it.

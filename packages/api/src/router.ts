@@ -4,6 +4,7 @@ import { liveRouter } from './routers/live.js';
 import { mailRouter } from './routers/mail.js';
 import { providersRouter } from './routers/providers.js';
 import { sessionRouter } from './routers/session.js';
+import { sendersRouter } from './routers/senders.js';
 import { statsRouter } from './routers/stats.js';
 import { suppressionsRouter } from './routers/suppressions.js';
 import { router } from './trpc.js';
@@ -17,6 +18,7 @@ export const appRouter = router({
   alerts: alertsRouter,
   session: sessionRouter,
   live: liveRouter,
+  senders: sendersRouter,
 });
 
 export type AppRouter = typeof appRouter;

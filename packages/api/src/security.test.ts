@@ -30,8 +30,15 @@ const calls: Record<string, (c: Client) => Promise<unknown>> = {
   'keys.create': (c) => c.keys.create.mutate({ name: 'k', scopes: ['read'] }),
   'keys.list': (c) => c.keys.list.query(),
   'keys.revoke': (c) => c.keys.revoke.mutate({ id: 'x' }),
+  'alerts.list': (c) => c.alerts.list.query(),
+  'senders.list': (c) => c.senders.list.query(),
+  'senders.set': (c) => c.senders.set.mutate({ tenantId: 'hotel', senders: ['hotel.example'] }),
 };
-const needs: Record<string, 'send' | 'read' | 'admin'> = {
+const needs: Record<string, 'send' | 'read' | 'admin' | 'operator'> = {
+  'providers.setState': 'operator',
+  'alerts.list': 'operator',
+  'senders.set': 'operator',
+  'senders.list': 'read',
   'mail.send': 'send',
   'mail.sendBatch': 'send',
   'mail.cancel': 'send',
@@ -82,12 +89,13 @@ test('without a key, bad input is still 401: validation is not shown to stranger
   expect(refused).toMatchObject({ code: 'UNAUTHENTICATED', issues: [] });
 });
 
-test('a key without the scope is 403 FORBIDDEN; admin implies send and read', async () => {
-  const keys = { send: client('hotelSend'), read: client('hotelRead') };
+test('a key without the scope is 403 FORBIDDEN naming it; admin implies send and read, operator implies admin', async () => {
+  const keys = { send: client('hotelSend'), read: client('hotelRead'), admin: client('hotelAdmin') };
+  const grants: Record<keyof typeof keys, readonly string[]> = { send: ['send'], read: ['read'], admin: ['send', 'read', 'admin'] };
   for (const [name, call] of Object.entries(calls)) {
     const needed = needs[name] ?? 'admin';
     for (const [scope, caller] of Object.entries(keys)) {
-      if (scope === needed) continue;
+      if (grants[scope as keyof typeof keys].includes(needed)) continue;
       const refused: Failure = await failure(call(caller));
       expect({ name, scope, code: refused.code, httpStatus: refused.httpStatus }).toEqual({
         name,
@@ -98,11 +106,13 @@ test('a key without the scope is 403 FORBIDDEN; admin implies send and read', as
       expect(refused.message).toContain(`lacks the ${needed} scope`);
     }
   }
-  const admin = client('hotelAdmin');
-  const { id } = await admin.mail.send.mutate(mail());
-  expect((await admin.mail.get.query({ id })).status).toBe('queued');
-  expect(await admin.stats.overview.query()).toMatchObject({ total: 1 });
-  await admin.mail.cancel.mutate({ id });
+  for (const who of ['hotelAdmin', 'operator'] as const) {
+    const admin = client(who);
+    const { id } = await admin.mail.send.mutate(mail());
+    expect((await admin.mail.get.query({ id })).status).toBe('queued');
+    expect(await admin.stats.overview.query()).toMatchObject({ total: 1 });
+    await admin.mail.cancel.mutate({ id });
+  }
 });
 
 test('one tenant never sees, lists, cancels, retries or counts another tenant’s mail', async () => {
@@ -124,7 +134,7 @@ test('one tenant never sees, lists, cancels, retries or counts another tenant’
 
 test('a key manages only its own tenant’s keys and suppressions', async () => {
   const spa = client('spaAdmin');
-  expect((await spa.keys.list.query()).map((key) => key.name).sort()).toEqual(['spa admin', 'spa app']);
+  expect((await spa.keys.list.query()).map((key) => key.name).sort()).toEqual(['spa admin', 'spa app', 'spa dashboard']);
   const refused = await failure(spa.keys.revoke.mutate({ id: api.keys.hotelSend.id }));
   expect(refused).toMatchObject({ code: 'NOT_FOUND', httpStatus: 404 });
   expect((await client('hotelSend').mail.send.mutate(mail())).status).toBe('queued');

@@ -2,6 +2,7 @@ import type { ApiKeyScope } from '@mailroute/store';
 import { initTRPC } from '@trpc/server';
 import type { ApiContext } from './context.js';
 import { type ApiErrorData, apiError, toApiFault, toTrpcError } from './errors.js';
+import { allows, isOperator } from './scopes.js';
 import { CSRF_HEADER } from './session-cookie.js';
 import { unstorableTextFault } from './text-guard.js';
 
@@ -25,16 +26,8 @@ const t = initTRPC.context<ApiContext>().create({
 
 export const router = t.router;
 
-/**
- * The scope of service-wide operator things (provider audit, alerts and processes in the live
- * view). Until keys carry an `operator` scope, `admin` stands in: switching is this one line.
- */
-export const OPERATOR_SCOPE: ApiKeyScope = 'admin';
-
-/** `admin` implies `send` and `read`. */
-export function allows(scopes: readonly ApiKeyScope[], needed: ApiKeyScope): boolean {
-  return scopes.includes(needed) || scopes.includes('admin');
-}
+/** The scope of service-wide operator things (provider audit, alerts and processes in the live view). */
+export const OPERATOR_SCOPE: ApiKeyScope = 'operator';
 
 /** Errors leaving a procedure get the tRPC code of their API code (input errors included). */
 const mapErrors = t.middleware(async ({ next }) => {
@@ -61,14 +54,20 @@ function guard(scope: ApiKeyScope | undefined, checkText: boolean) {
       const fault = unstorableTextFault(await getRawInput());
       if (fault) throw apiError(fault.code, fault.message, fault.issues);
     }
-    const result = await next({ ctx: { key: caller.key, tenantId: caller.key.tenantId } });
+    const result = await next({ ctx: { key: caller.key, tenantId: caller.key.tenantId, operator: isOperator(caller.key.scopes) } });
     if (!result.ok) throw toTrpcError(result.error);
     return result;
   });
 }
 
+/** The FORBIDDEN a procedure raises itself when what it was asked needs a scope the key lacks. */
+export function missingScope(key: { readonly prefix: string }, scope: ApiKeyScope, why: string) {
+  return apiError('FORBIDDEN', `this API key (${key.prefix}) lacks the ${scope} scope: ${why}`);
+}
+
 /**
- * A procedure for keys with `scope`; its context carries the key and its tenant. Input is read
+ * A procedure for keys with `scope` (see scopes.ts for what implies what); its context carries
+ * the key, its tenant and whether it is an operator. Input is read
  * only after this check, and must hold only storable text.
  */
 export function scoped(scope: ApiKeyScope) {

@@ -20,6 +20,7 @@ describe('error table', () => {
         "CONNECTION_RESET",
         "CONTENT_REJECTED",
         "GATEWAY_TIMEOUT",
+        "IDEMPOTENCY_CONFLICT",
         "INVALID_MESSAGE",
         "INVALID_RECIPIENT",
         "INVALID_SENDER",

@@ -41,6 +41,10 @@ export const errorCodes = {
     category: 'message',
     description: 'A recipient is on the suppression list.',
   },
+  IDEMPOTENCY_CONFLICT: {
+    category: 'message',
+    description: 'The idempotency key was used before for a message with other content.',
+  },
   PROVIDER_AUTH: {
     category: 'provider',
     description: 'The provider refused our credentials (401, 403, SMTP 535).',

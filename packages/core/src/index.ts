@@ -1,3 +1,4 @@
+export { type WriteFailure, writeSplitting } from './batching.js';
 export { createDispatcher, type Dispatcher, type DispatcherOptions, type DispatcherStats } from './dispatcher/dispatcher.js';
 export type { ClaimedMessage, DispatchOutcome, DispatchQueue } from './dispatcher/queue.js';
 export {

@@ -61,6 +61,35 @@ forEachDatabase('suppressions and API keys', (database) => {
     expect(await store.countApiKeys()).toBe(0);
   });
 
+  test('senders per tenant: replaced whole, lower-cased, sorted, deduplicated; an empty list removes them', async () => {
+    const store = await database.open();
+    expect(await store.setSenders('hotel', ['Hotel.Example', 'desk@Spa.Example', 'hotel.example'])).toEqual([
+      'desk@spa.example',
+      'hotel.example',
+    ]);
+    await store.setSenders('spa', ['spa.example']);
+    expect(await store.listSenders('hotel')).toEqual(['desk@spa.example', 'hotel.example']);
+    expect(await store.setSenders('hotel', ['news.hotel.example'])).toEqual(['news.hotel.example']);
+    expect(await store.listAllSenders()).toEqual([
+      { tenantId: 'hotel', senders: ['news.hotel.example'] },
+      { tenantId: 'spa', senders: ['spa.example'] },
+    ]);
+    expect(await store.setSenders('hotel', [])).toEqual([]);
+    expect(await store.listSenders('hotel')).toEqual([]);
+  });
+
+  test('a bad sender refuses the whole list with its index named and changes nothing', async () => {
+    const store = await database.open();
+    await store.setSenders('hotel', ['hotel.example']);
+    const error = await store.setSenders('hotel', ['spa.example', 'not a domain', '@hotel.example']).catch((caught: unknown) => caught);
+    expect(isStoreError(error) && error.code).toBe('INVALID_INPUT');
+    expect(isStoreError(error) && error.details?.issues).toEqual([
+      { path: 'senders.1', message: expect.stringContaining('domain') },
+      { path: 'senders.2', message: expect.stringContaining('domain') },
+    ]);
+    expect(await store.listSenders('hotel')).toEqual(['hotel.example']);
+  });
+
   test('API key input is validated and unknown ids are reported', async () => {
     const store = await database.open();
     await expect(store.createApiKey({ name: '', scopes: [] })).rejects.toThrow(/name|scopes/);

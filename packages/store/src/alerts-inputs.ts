@@ -5,7 +5,7 @@ export interface DeadMessageReport {
   readonly count: number;
   /** When the latest of them went dead (epoch ms). */
   readonly latestAt?: number;
-  /** Counts by the error code of their last failure (no ids: alerts are seen by every tenant's readers). */
+  /** Counts by the error code of their last failure (no ids: alerts are about the service, not one tenant's mail). */
   readonly byError: Readonly<Record<string, number>>;
 }
 

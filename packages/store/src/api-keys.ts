@@ -5,7 +5,12 @@ import { StoreError } from './errors.js';
 import { parseInput } from './filters.js';
 import { uuidv7 } from './ids.js';
 
-export const apiKeyScopes = ['send', 'read', 'admin'] as const;
+/**
+ * `send`, `read` and `admin` act inside the key's tenant; `operator` acts on the whole service
+ * (provider states, full provider errors, alerts, processes, every tenant's keys and senders).
+ * What each implies is decided by the API (packages/api/src/scopes.ts).
+ */
+export const apiKeyScopes = ['send', 'read', 'admin', 'operator'] as const;
 export type ApiKeyScope = (typeof apiKeyScopes)[number];
 
 export interface ApiKeyRecord {

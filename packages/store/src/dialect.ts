@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { StoreError } from './errors.js';
@@ -34,11 +34,21 @@ export function adapterFactory(url: string, options: AdapterOptions = {}): SqlMi
     });
   }
   const file = sqliteFile(url);
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:') createOwnerOnly(path.resolve(file));
   return lazyFactory('sqlite', '@prisma/adapter-better-sqlite3', async () => {
     const { PrismaBetterSqlite3 } = await import('@prisma/adapter-better-sqlite3');
     return new PrismaBetterSqlite3({ url: file, timeout: options.busyTimeoutMs ?? 5_000 });
   });
+}
+
+/**
+ * The database holds every message and key hash: a folder created for it is 0700 and a new
+ * database file 0600 (SQLite gives its -wal and -shm files the database file's mode). An
+ * existing file keeps the mode its operator chose.
+ */
+function createOwnerOnly(file: string): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, 'a', 0o600));
 }
 
 /**

@@ -154,7 +154,11 @@ forEachDatabase('dispatch queue', (database) => {
     const detail = await store.getMessage(id);
     expect(detail).toMatchObject({ status: 'sending', leaseOwner: 'worker-2' });
     expect(detail?.providerMessageId).toBeUndefined();
-    expect(detail?.attempts).toMatchObject([{ worker: 'worker-1', providerMessageId: 'late' }]);
+    // Lease recovery recorded the send nobody saw end; the late answer is kept beside it.
+    expect(detail?.attempts).toMatchObject([
+      { worker: 'worker-1', outcome: 'unknown' },
+      { worker: 'worker-1', outcome: 'accepted', providerMessageId: 'late' },
+    ]);
   });
 
   test('release gives claimed mail back unsent; extendLeases keeps only the owner’s leases alive', async () => {
@@ -237,5 +241,50 @@ forEachDatabase('dispatch queue', (database) => {
     expect(view?.requestSummary).toEqual({ recipients: 1, attachments: 0, tags: [`copied Bearer ${REDACTED}`, `also ${REDACTED}`] });
     expect(view?.errorMessage).toBe(`rejected ${REDACTED}`);
     expect(JSON.stringify((await store.getMessage(id))?.lastError)).not.toContain('abcdefghijklmnop');
+  });
+
+  test('outside text a database refuses as it came (NUL, lone surrogates) is stored cleaned, in every column', async () => {
+    const { clock, store } = await setup();
+    const sent = await store.enqueue(content());
+    const failed = await store.enqueue(content());
+    await store.claim('worker-1', 2, LEASE);
+    const bad = 'bad \u0000 thing \ud800 here \udc00';
+    const clean = 'bad \ufffd thing \ufffd here \ufffd';
+    const smtpReply = mailError('INVALID_RECIPIENT', `550 ${bad}`, {
+      provider: 'relay',
+      detail: { status: 550, body: `550 ${bad}`, headers: { [`x-${bad}`]: bad }, requestWritten: true },
+    });
+    const outcomes: DispatchOutcome[] = [
+      {
+        kind: 'sent',
+        id: sent.id,
+        provider: 'sendgrid',
+        providerMessageId: `pm ${bad}`,
+        attempts: [
+          {
+            ...acceptedAttempt(sent.id, clock.now(), 'sendgrid', `pm ${bad}`),
+            requestSummary: { recipients: 1, attachments: 0, tags: [bad] },
+          },
+        ],
+      },
+      {
+        kind: 'failed',
+        id: failed.id,
+        error: smtpReply,
+        attempts: [{ ...failedAttempt(failed.id, clock.now(), 'relay'), error: smtpReply }],
+      },
+    ];
+    await store.complete('worker-1', outcomes);
+    const sentDetail = await store.getMessage(sent.id);
+    expect(sentDetail).toMatchObject({ status: 'sent', providerMessageId: `pm ${clean}` });
+    expect(sentDetail?.attempts[0]).toMatchObject({ providerMessageId: `pm ${clean}`, requestSummary: { tags: [clean] } });
+    expect(sentDetail?.transitions.at(-1)?.reason).toBe(`accepted by sendgrid as pm ${clean}`);
+    const failedDetail = await store.getMessage(failed.id);
+    expect(failedDetail).toMatchObject({ status: 'failed', lastError: { message: `550 ${clean}` } });
+    expect(failedDetail?.attempts[0]).toMatchObject({
+      errorMessage: `550 ${clean}`,
+      error: { detail: { body: `550 ${clean}`, headers: { [`x-${clean}`]: clean } } },
+    });
+    expect(failedDetail?.transitions.at(-1)?.reason).toBe(`INVALID_RECIPIENT: 550 ${clean}`);
   });
 });

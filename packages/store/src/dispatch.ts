@@ -1,6 +1,8 @@
 import { type ClaimedMessage, claimableStatuses, type DispatchOutcome, type DispatchQueue } from '@mailroute/core';
+import { checkClaimSuppressions, describeLeftOut, type LeftOut, withoutLeftOut } from './claim-suppressions.js';
 import type { StoreContext } from './context.js';
 import { applyRecordedEvents } from './events.js';
+import { recordUnknownAttempts } from './lease-recovery.js';
 import {
   ATTEMPT_INSERT_COLUMNS,
   attemptValues,
@@ -14,6 +16,9 @@ import { argumentList, insertRows, type SqlRunner } from './sql.js';
 
 /** Claimable once due: new, scheduled and retrying mail, and held mail whose confirmation window is over. */
 const DUE_STATUSES = [...claimableStatuses, 'held'] as const;
+
+/** Messages locked per statement, as ingestion does (events.ts). */
+const LOCK_CHUNK = 500;
 
 /** Parameters in a VALUES list are text to PostgreSQL until cast to their column's type. */
 const POSTGRES_TYPES: Record<string, string> = {
@@ -70,17 +75,26 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
       const nowMs = ctx.now();
       const now = new Date(nowMs);
       const expires = new Date(nowMs + leaseMs);
-      const rows = await ctx.raw.transaction(async (sql) => {
+      const { rows, leftOut } = await ctx.raw.transaction(async (sql) => {
         const picked = await pickDue(sql, owner, Math.floor(limit), now, expires);
-        const transitions = picked.map((row) => [row.id, row.claimed_from, 'sending', now, `claimed by ${owner}`]);
+        const suppressed = await checkClaimSuppressions(ctx, sql, picked, now);
+        const sending = picked.filter((row) => !suppressed.failed.has(String(row.id)));
+        const transitions = sending.map((row) => [
+          row.id,
+          row.claimed_from,
+          'sending',
+          now,
+          claimReason(owner, suppressed.leftOut.get(String(row.id))),
+        ]);
         await insertRows(sql, ctx.raw, 'message_transition', TRANSITION_INSERT_COLUMNS, transitions);
-        return picked;
+        return { rows: sending, leftOut: suppressed.leftOut };
       });
       const due = (row: Record<string, unknown>) => Date.parse(String(row.next_attempt_at));
       return rows
         .sort((a, b) => due(a) - due(b) || String(a.id).localeCompare(String(b.id)))
         .map((row): ClaimedMessage => {
-          const { message, rounds, createdAt, heldProvider } = claimedFromRaw(row);
+          const { message: stored, rounds, createdAt, heldProvider } = claimedFromRaw(row);
+          const message = withoutLeftOut(stored, leftOut.get(stored.id));
           const claimed = { message, rounds, acceptedAt: createdAt, leaseExpiresAt: expires.getTime() };
           // A provider that may already have the message (ambiguous send) is not asked again.
           return heldProvider === undefined ? claimed : { ...claimed, exclude: [heldProvider] };
@@ -105,6 +119,10 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
       if (outcomes.length === 0) return;
       const now = new Date(ctx.now());
       await ctx.raw.transaction(async (sql) => {
+        await lockInIdOrder(
+          sql,
+          outcomes.map((outcome) => outcome.id),
+        );
         // Attempts are facts about provider calls: kept even when the lease was lost.
         const attempts = outcomes.flatMap((outcome) => outcome.attempts.map((attempt) => attemptValues(attempt, owner)));
         await insertRows(sql, ctx.raw, 'attempt', ATTEMPT_INSERT_COLUMNS, attempts);
@@ -147,6 +165,7 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
           (a) => `status = 'sending' AND lease_expires_at < ${a.add(now)}`,
           now,
           (row) => `lease of ${row.lease_owner ?? 'an unknown worker'} expired at ${isoTime(row.lease_expires_at) ?? 'an unknown time'}`,
+          (rows) => recordUnknownAttempts(ctx, sql, rows, now),
         ),
       );
     },
@@ -163,6 +182,25 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
 
     onEnqueued: (listener) => ctx.signal.subscribe(listener),
   };
+
+  /**
+   * PostgreSQL: the messages are locked before anything refers to them, in id order, the order
+   * webhook ingestion locks them in (events.ts). Without it the attempt rows' foreign keys and
+   * the UPDATE took them in whatever order the outcomes came, and a completion and an
+   * ingestion on the same messages could each wait for the other (deadlock, 40P01). SQLite has
+   * one writer: nothing to order.
+   */
+  async function lockInIdOrder(sql: SqlRunner, ids: readonly string[]): Promise<void> {
+    if (ctx.dialect !== 'postgres') return;
+    const sorted = [...new Set(ids)].sort();
+    for (let start = 0; start < sorted.length; start += LOCK_CHUNK) {
+      const a = argumentList(ctx.raw);
+      await sql.query(
+        `SELECT id FROM message WHERE id IN (${a.list(sorted.slice(start, start + LOCK_CHUNK))}) ORDER BY id FOR UPDATE`,
+        a.args,
+      );
+    }
+  }
 
   /**
    * Only the lease owner may move a message on; a worker that lost its lease changes nothing.
@@ -223,6 +261,8 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
     where: (a: ReturnType<typeof argumentList>) => string,
     now: Date,
     reason: (row: LeaseRow) => string,
+    /** What else the requeue records, in its transaction (lease recovery: the attempts nobody saw end). */
+    record?: (rows: readonly LeaseRow[]) => Promise<void>,
   ): Promise<number> {
     let moved = 0;
     for (const [status, rounds] of [
@@ -238,6 +278,7 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
       if (rows.length === 0) continue;
       const transitions = rows.map((row) => [row.id, 'sending', status, now, reason(row)]);
       await insertRows(sql, ctx.raw, 'message_transition', TRANSITION_INSERT_COLUMNS, transitions);
+      await record?.(rows);
       // A worker that died after the provider took the mail: the provider's events confirm it, and it is not sent twice.
       await applyRecordedEvents(
         ctx,
@@ -249,6 +290,11 @@ export function createDispatchQueue(ctx: StoreContext): DispatchQueue {
     }
     return moved;
   }
+}
+
+function claimReason(owner: string, leftOut: ReadonlyMap<string, LeftOut> | undefined): string {
+  if (!leftOut) return `claimed by ${owner}`;
+  return `claimed by ${owner}; left out, on the suppression list: ${describeLeftOut(leftOut)}`;
 }
 
 interface LeaseRow extends Record<string, unknown> {

@@ -73,4 +73,47 @@ forEachDatabase('core dispatcher on the store', (database) => {
     const reasons = (await store.getMessage(id))?.transitions.map((step) => step.reason) ?? [];
     expect(reasons.some((reason) => reason.startsWith('lease of crashed-worker expired'))).toBe(true);
   });
+
+  test('an outcome the store cannot take holds up only itself and is stored in its minimal form; none stays sending', async () => {
+    const store = await database.open();
+    const good = createScriptedProvider('scripted', { kind: 'accept', latencyMs: 2 });
+    // A detail no database can take as it is (JSON has no BigInt): the whole transaction fails.
+    const poisoned = createScriptedProvider('scripted', {
+      kind: 'fail',
+      code: 'INVALID_RECIPIENT',
+      init: { detail: { status: 550, body: { size: 10n } } },
+    });
+    const bad = await store.enqueue(content());
+    await store.enqueueMany(Array.from({ length: 30 }, () => content()));
+    router = createRouter({ providers: [{ provider: good }], breaker: { volumeThreshold: 1_000 } });
+    const badRouter = createRouter({ providers: [{ provider: poisoned }] });
+    const routerInstance = router;
+    const errors: string[] = [];
+    dispatcher = createDispatcher({
+      queue: store,
+      router: () => ({
+        ...routerInstance,
+        send: (message, options) => (message.id === bad.id ? badRouter : routerInstance).send(message, options),
+      }),
+      owner: 'worker-1',
+      concurrency: 50,
+      idlePollMs: 5_000,
+      onError: (error, during) => errors.push(`${during}: ${(error as Error).message}`),
+    });
+    dispatcher.start();
+    await expect.poll(() => sentCount(store), { timeout: 5_000 }).toBe(30);
+    await expect.poll(async () => (await store.getMessage(bad.id))?.status, { timeout: 10_000 }).toBe('failed');
+    expect((await store.countByStatus()).sending).toBe(0);
+    const detail = await store.getMessage(bad.id);
+    expect(detail?.lastError).toMatchObject({
+      code: 'INVALID_RECIPIENT',
+      message: expect.stringMatching(/^detail not stored: the database refused it/),
+    });
+    expect(detail?.attempts).toEqual([
+      expect.objectContaining({ provider: 'scripted', outcome: 'failed', errorCode: 'INVALID_RECIPIENT', statusCode: 550 }),
+    ]);
+    expect(errors.length).toBeGreaterThanOrEqual(4);
+    expect(errors.every((error) => error.startsWith('complete: '))).toBe(true);
+    await badRouter.close();
+  });
 });

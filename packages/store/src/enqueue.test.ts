@@ -64,10 +64,16 @@ forEachDatabase('enqueue', (database) => {
     expect((await store.claim('w1', 10, 30_000)).map((claimed) => claimed.message.id)).toEqual([later.id]);
   });
 
-  test('the same idempotency key returns the first message; another tenant may reuse it', async () => {
+  test('the same idempotency key with the same content returns the first message; another tenant may reuse it', async () => {
     const store = await database.open();
-    const first = await store.enqueue(content({ idempotencyKey: 'k1' }));
-    const again = await store.enqueue(content({ idempotencyKey: 'k1', subject: 'different' }));
+    const mail = content({ idempotencyKey: 'k1', metadata: { booking: '42', room: '7' } });
+    const first = await store.enqueue(mail);
+    // The same message built with its fields and metadata keys in another order.
+    const reordered = {
+      ...Object.fromEntries(Object.entries(mail).reverse()),
+      metadata: { room: '7', booking: '42' },
+    } as unknown as MessageContent;
+    const again = await store.enqueue(reordered);
     const otherTenant = await store.enqueue(content({ idempotencyKey: 'k1' }), { tenantId: 'other' });
     expect(again).toEqual({ id: first.id, status: 'queued', duplicate: true });
     expect(otherTenant.duplicate).toBe(false);
@@ -75,19 +81,68 @@ forEachDatabase('enqueue', (database) => {
     expect(await count('SELECT COUNT(*) AS n FROM message')).toBe(2);
   });
 
-  test('concurrent duplicates, in one group and across two stores, make one row', async () => {
+  test('the same idempotency key with other content is a conflict naming the original, and stores nothing', async () => {
+    const store = await database.open();
+    const mail = content({ idempotencyKey: 'k1' });
+    const first = await store.enqueue(mail);
+    for (const changed of [
+      { subject: 'different' },
+      { to: [{ email: 'someone-else@example.org' }] },
+      { text: `${mail.text} ` },
+      { metadata: { booking: '43' } },
+      { sendAt: new Date(Date.UTC(2031, 0, 1)) },
+    ]) {
+      expect(await store.enqueue({ ...mail, ...changed })).toEqual({ id: first.id, status: 'queued', duplicate: false, conflict: true });
+    }
+    const batch = await store.enqueueMany([
+      { ...mail, subject: 'other' },
+      content({ idempotencyKey: 'k2' }),
+      content({ idempotencyKey: 'k2' }),
+    ]);
+    expect(batch.map((result) => [result.duplicate, result.conflict ?? false])).toEqual([
+      [false, true],
+      [false, false],
+      [false, true],
+    ]);
+    expect(batch[0]?.id).toBe(first.id);
+    expect(batch[2]?.id).toBe(batch[1]?.id);
+    expect(await count('SELECT COUNT(*) AS n FROM message')).toBe(2);
+  });
+
+  test('a message stored before content hashes were kept matches any content under its key', async () => {
+    const store = await database.open();
+    const first = await store.enqueue(content({ idempotencyKey: 'old' }));
+    await database.execute('UPDATE message SET idempotency_hash = NULL');
+    expect(await store.enqueue(content({ idempotencyKey: 'old', subject: 'whatever' }))).toEqual({
+      id: first.id,
+      status: 'queued',
+      duplicate: true,
+    });
+  });
+
+  test('concurrent duplicates, in one group and across two stores, make one row; other content conflicts', async () => {
     const a = await database.open();
     const b = await database.open();
-    const sameTurn = await Promise.all(Array.from({ length: 20 }, () => a.enqueue(content({ idempotencyKey: 'same-turn' }))));
+    const sameTurnMail = content({ idempotencyKey: 'same-turn' });
+    const sameTurn = await Promise.all(Array.from({ length: 20 }, () => a.enqueue(sameTurnMail)));
     expect(new Set(sameTurn.map((result) => result.id)).size).toBe(1);
     expect(sameTurn.filter((result) => !result.duplicate)).toHaveLength(1);
 
-    const racing = await Promise.all(
-      Array.from({ length: 20 }, (_, index) => (index % 2 === 0 ? a : b).enqueue(content({ idempotencyKey: 'two-stores' }))),
-    );
+    const twoStoresMail = content({ idempotencyKey: 'two-stores' });
+    const racing = await Promise.all(Array.from({ length: 20 }, (_, index) => (index % 2 === 0 ? a : b).enqueue(twoStoresMail)));
     expect(new Set(racing.map((result) => result.id)).size).toBe(1);
     expect(racing.filter((result) => !result.duplicate)).toHaveLength(1);
+    expect(racing.filter((result) => result.conflict)).toHaveLength(0);
     expect(await count('SELECT COUNT(*) AS n FROM message')).toBe(2);
+
+    // Two stores racing with the same key and different content: one is stored, the other conflicts with it.
+    const [left, right] = await Promise.all([
+      a.enqueue(content({ idempotencyKey: 'contested' })),
+      b.enqueue(content({ idempotencyKey: 'contested' })),
+    ]);
+    expect(left?.id).toBe(right?.id);
+    expect([left?.conflict ?? false, right?.conflict ?? false].sort()).toEqual([false, true]);
+    expect(await count('SELECT COUNT(*) AS n FROM message')).toBe(3);
   });
 
   test('group commit: concurrent enqueues share transactions, and every acknowledged one is on disk', async () => {
@@ -114,7 +169,8 @@ forEachDatabase('enqueue', (database) => {
 
   test('enqueueMany is one transaction: all stored, duplicates resolved, or nothing at all', async () => {
     const store = await database.open();
-    const results = await store.enqueueMany([content({ idempotencyKey: 'm' }), content(), content({ idempotencyKey: 'm' })], {
+    const keyed = content({ idempotencyKey: 'm' });
+    const results = await store.enqueueMany([keyed, content(), keyed], {
       tenantId: 't1',
     });
     expect(store.stats().groupCommit.transactions).toBe(1);
@@ -154,8 +210,8 @@ forEachDatabase('enqueue', (database) => {
   test('a batch racing another store on the same idempotency keys gets the winners back', async () => {
     const a = await database.open();
     const b = await database.open();
-    const keyed = (prefix: string) => Array.from({ length: 20 }, (_, index) => content({ idempotencyKey: `${prefix}-${index}` }));
-    const [first, second] = await Promise.all([a.enqueueMany(keyed('k')), b.enqueueMany(keyed('k'))]);
+    const keyed = Array.from({ length: 20 }, (_, index) => content({ idempotencyKey: `k-${index}` }));
+    const [first, second] = await Promise.all([a.enqueueMany(keyed), b.enqueueMany(keyed)]);
     expect(second?.map((result) => result.id)).toEqual(first?.map((result) => result.id));
     expect([...(first ?? []), ...(second ?? [])].filter((result) => !result.duplicate)).toHaveLength(20);
     expect(await count('SELECT COUNT(*) AS n FROM message')).toBe(20);

@@ -1,6 +1,7 @@
-import type { MessageContent, MessageStatus } from '@mailroute/core';
+import { type MessageContent, type MessageStatus, writeSplitting } from '@mailroute/core';
 import { DEFAULT_TENANT, type StoreContext } from './context.js';
 import { StoreError } from './errors.js';
+import { contentHash } from './idempotency.js';
 import { uuidv7 } from './ids.js';
 import {
   MESSAGE_INSERT_COLUMNS,
@@ -19,10 +20,15 @@ export interface EnqueueOptions {
 
 export interface EnqueueResult {
   readonly id: string;
-  /** `queued`, `scheduled` (sendAt in the future), or for a duplicate the existing message's status. */
+  /** `queued`, `scheduled` (sendAt in the future), or for a duplicate or conflict the existing message's status. */
   readonly status: MessageStatus;
-  /** The (tenant, idempotency key) was seen before: nothing new was stored. */
+  /** The (tenant, idempotency key) was seen before with the same content: nothing new was stored. */
   readonly duplicate: boolean;
+  /**
+   * The (tenant, idempotency key) was seen before with other content: nothing was stored, and
+   * `id` and `status` are the original message's. The caller must refuse the request.
+   */
+  readonly conflict?: true;
 }
 
 export interface GroupCommitStats {
@@ -30,6 +36,13 @@ export interface GroupCommitStats {
   readonly transactions: number;
   /** Messages acknowledged by them, duplicates included. */
   readonly messages: number;
+}
+
+/** A message already holding an idempotency key, with the fingerprint of its content (null if stored before fingerprints). */
+interface StoredKey {
+  readonly id: string;
+  readonly status: MessageStatus;
+  readonly hash: string | null;
 }
 
 interface Entry {
@@ -105,23 +118,17 @@ export function createEnqueuer(ctx: StoreContext, maxGroupSize = 500) {
     return pending.splice(0, count);
   }
 
-  /** A call that cannot be stored fails alone: the group is retried one call at a time. */
+  /** A call that cannot be stored fails alone: the group is split (writeSplitting) down to single calls. */
   async function commitGroup(group: readonly Unit[]): Promise<void> {
-    try {
-      const results = await insertCommitted(group.flatMap((unit) => unit.entries));
+    const failures = await writeSplitting(group, async (units) => {
+      const results = await insertCommitted(units.flatMap((unit) => unit.entries));
       let offset = 0;
-      for (const unit of group) {
+      for (const unit of units) {
         unit.resolve(results.slice(offset, offset + unit.entries.length));
         offset += unit.entries.length;
       }
-    } catch (error) {
-      if (group.length > 1) {
-        for (const unit of group) await commitGroup([unit]);
-        return;
-      }
-      const [unit] = group;
-      if (unit) await commitAlone(unit, error);
-    }
+    });
+    for (const { item, error } of failures) await commitAlone(item, error);
   }
 
   /** Another process stored the same idempotency key first: the next try finds its row. */
@@ -150,28 +157,36 @@ export function createEnqueuer(ctx: StoreContext, maxGroupSize = 500) {
     const nowMs = ctx.now();
     const now = new Date(nowMs);
     const seen = await existingKeys(sql, entries);
+    const hashes = entries.map(({ content }) => (content.idempotencyKey === undefined ? null : contentHash(content)));
     const results: EnqueueResult[] = [];
     const messageRows: unknown[][] = [];
     const recipients: unknown[][] = [];
     const tags: unknown[][] = [];
     const transitions: unknown[][] = [];
-    for (const { content, tenantId } of entries) {
+    for (const [index, { content, tenantId }] of entries.entries()) {
       const key = content.idempotencyKey === undefined ? undefined : keyOf(tenantId, content.idempotencyKey);
       const earlier = key === undefined ? undefined : seen.get(key);
+      const idempotencyHash = hashes[index] ?? null;
       if (earlier) {
-        results.push({ ...earlier, duplicate: true });
+        // A message stored before hashes were kept has none: it is taken to match.
+        const same = earlier.hash === null || earlier.hash === idempotencyHash;
+        results.push(
+          same
+            ? { id: earlier.id, status: earlier.status, duplicate: true }
+            : { id: earlier.id, status: earlier.status, duplicate: false, conflict: true },
+        );
         continue;
       }
       const id = uuidv7(nowMs);
       const scheduled = content.sendAt !== undefined && content.sendAt.getTime() > nowMs;
       const status: MessageStatus = scheduled ? 'scheduled' : 'queued';
       const nextAttemptAt = scheduled && content.sendAt ? content.sendAt : now;
-      messageRows.push(messageValues(content, { id, tenantId, status, now, nextAttemptAt }));
+      messageRows.push(messageValues(content, { id, tenantId, status, now, nextAttemptAt, idempotencyHash }));
       recipients.push(...recipientValues(id, content));
       tags.push(...tagValues(id, content));
       const reason = scheduled ? `accepted for ${nextAttemptAt.toISOString()}` : 'accepted';
       transitions.push([id, null, status, now, reason]);
-      if (key !== undefined) seen.set(key, { id, status });
+      if (key !== undefined) seen.set(key, { id, status, hash: idempotencyHash });
       results.push({ id, status, duplicate: false });
     }
     if (messageRows.length > 0) {
@@ -184,7 +199,7 @@ export function createEnqueuer(ctx: StoreContext, maxGroupSize = 500) {
     return results;
   }
 
-  async function existingKeys(sql: SqlRunner, entries: readonly Entry[]): Promise<Map<string, { id: string; status: MessageStatus }>> {
+  async function existingKeys(sql: SqlRunner, entries: readonly Entry[]): Promise<Map<string, StoredKey>> {
     const byTenant = new Map<string, Set<string>>();
     for (const { content, tenantId } of entries) {
       if (content.idempotencyKey === undefined) continue;
@@ -192,15 +207,17 @@ export function createEnqueuer(ctx: StoreContext, maxGroupSize = 500) {
       keys.add(content.idempotencyKey);
       byTenant.set(tenantId, keys);
     }
-    const found = new Map<string, { id: string; status: MessageStatus }>();
+    const found = new Map<string, StoredKey>();
     for (const [tenantId, keys] of byTenant) {
       const list = [...keys];
       const marks = list.map((_, index) => ctx.raw.placeholder(index + 2)).join(', ');
-      const rows = await sql.query<{ id: string; status: string; idempotency_key: string }>(
-        `SELECT id, status, idempotency_key FROM message WHERE tenant_id = ${ctx.raw.placeholder(1)} AND idempotency_key IN (${marks})`,
+      const rows = await sql.query<{ id: string; status: string; idempotency_key: string; idempotency_hash: string | null }>(
+        `SELECT id, status, idempotency_key, idempotency_hash FROM message WHERE tenant_id = ${ctx.raw.placeholder(1)} AND idempotency_key IN (${marks})`,
         [tenantId, ...list],
       );
-      for (const row of rows) found.set(keyOf(tenantId, row.idempotency_key), { id: row.id, status: row.status as MessageStatus });
+      for (const row of rows) {
+        found.set(keyOf(tenantId, row.idempotency_key), { id: row.id, status: row.status as MessageStatus, hash: row.idempotency_hash });
+      }
     }
     return found;
   }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type BounceClass, type DeliveryEvent, type DeliveryEventType, deliveryEventTypes } from '@mailroute/core';
+import { cleanText, jsonText, truncateText } from './clean-text.js';
 import { StoreError } from './errors.js';
 
 /**
@@ -56,13 +57,13 @@ export function incomingEvent(event: DeliveryEvent, index: number, receivedAt: n
     // A longer id is still one id: its digest keeps duplicates recognisable.
     providerEventId: eventId.length <= MAX_EVENT_ID ? eventId : `sha256:${createHash('sha256').update(eventId).digest('hex')}`,
     type,
-    providerEventType: truncate(clean(event.providerEventType) || type, MAX_EVENT_TYPE),
+    providerEventType: truncateText(clean(event.providerEventType) || type, MAX_EVENT_TYPE),
     occurredAt: new Date(occurredAt),
     recipient: bounded(clean(event.recipient).toLowerCase(), MAX_ADDRESS),
     mailrouteId: bounded(clean(event.mailrouteId), MAX_MESSAGE_ID),
     providerMessageId: bounded(clean(event.providerMessageId), MAX_MESSAGE_ID),
     ...(event.bounce === 'hard' || event.bounce === 'soft' || event.bounce === 'undetermined' ? { bounce: event.bounce } : {}),
-    reason: clean(event.reason) === '' ? null : truncate(clean(event.reason), MAX_REASON),
+    reason: clean(event.reason) === '' ? null : truncateText(clean(event.reason), MAX_REASON),
     payload: payloadText(event.raw),
   };
 }
@@ -74,39 +75,26 @@ export function checkBatchSize(events: readonly DeliveryEvent[]): void {
   }
 }
 
-/**
- * The provider's JSON as text PostgreSQL's jsonb accepts: it refuses `\u0000` and unpaired
- * surrogate escapes, which JSON.stringify writes for such characters in strings.
- */
+/** The provider's JSON as text both databases store (see clean-text.ts), a bigger one as its head. */
 export function payloadText(raw: unknown): string {
   let text: string | undefined;
   try {
-    text = JSON.stringify(raw ?? null);
+    text = jsonText(raw ?? null);
   } catch {
     return JSON.stringify({ unserializable: true });
   }
   if (text === undefined) return 'null';
-  text = text.replace(/(?<!\\)((?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/gi, '$1\\ufffd');
   if (Buffer.byteLength(text) <= MAX_PAYLOAD_BYTES) return text;
-  return JSON.stringify({ truncated: true, bytes: Buffer.byteLength(text), head: toWellFormed(text.slice(0, PAYLOAD_HEAD_CHARS)) });
+  return JSON.stringify({ truncated: true, bytes: Buffer.byteLength(text), head: cleanText(text.slice(0, PAYLOAD_HEAD_CHARS)) });
 }
 
-/** Text columns refuse NUL on PostgreSQL; surrounding blanks carry no meaning in any of these fields. */
+/** Surrounding blanks carry no meaning in any of these fields. */
 function clean(value: unknown): string {
-  return typeof value === 'string' ? toWellFormed(value.replaceAll('\u0000', '')).trim() : '';
+  return typeof value === 'string' ? cleanText(value).trim() : '';
 }
 
 function bounded(value: string, max: number): string | null {
   return value === '' || value.length > max ? null : value;
-}
-
-function truncate(value: string, max: number): string {
-  return value.length <= max ? value : `${toWellFormed(value.slice(0, max - 1))}…`;
-}
-
-/** Replaces unpaired surrogates (a cut through a pair, or malformed input) with U+FFFD. */
-function toWellFormed(value: string): string {
-  return value.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 }
 
 function invalid(index: number, problem: string): StoreError {

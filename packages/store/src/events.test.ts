@@ -504,15 +504,21 @@ forEachDatabase('event ingestion', (database) => {
         error: mailError('CONNECTION_RESET', 'socket hang up', { provider: 'sendgrid' }),
       },
     ];
-    const message = await sentMessage(store, clock, { provider: 'ses', before: timedOut });
+    const message = await sentMessage(store, clock, { provider: 'ses', before: timedOut, to: 'guest@example.org' });
     const attempts = (await store.getMessage(message.id))?.attempts ?? [];
     expect(attempts.map((attempt) => attempt.provider)).toEqual(['sendgrid', 'ses']);
     const [sendgridAttempt, sesAttempt] = attempts;
     await store.ingestEvents([
       event({ type: 'delivered', provider: 'sendgrid', mailrouteId: message.id, providerMessageId: 'sg-unknown' }),
-      // Without our id: SES's message id alone finds the attempt and the message.
-      event({ type: 'delivered', provider: 'ses', providerType: 'ses', providerMessageId: message.providerMessageId }),
-      event({ type: 'opened', provider: 'ses', providerType: 'ses', providerMessageId: message.providerMessageId }),
+      // Without our id: SES's message id and the recipient find the attempt and the message.
+      event({
+        type: 'delivered',
+        provider: 'ses',
+        providerType: 'ses',
+        providerMessageId: message.providerMessageId,
+        recipient: message.to,
+      }),
+      event({ type: 'opened', provider: 'ses', providerType: 'ses', providerMessageId: message.providerMessageId, recipient: message.to }),
     ]);
     const detail = await store.getMessage(message.id);
     expect(detail?.status).toBe('delivered');
@@ -531,6 +537,41 @@ forEachDatabase('event ingestion', (database) => {
     ]);
     expect(report).toMatchObject({ stored: 1, unmatched: 1 });
     expect((await store.getMessage(message.id))?.status).toBe('sent');
+  });
+
+  test('a provider that reuses its message ids: the recipient decides which message an event is about', async () => {
+    const { clock, store } = await setup();
+    const reused = (id: string): AttemptRecord[] => [acceptedAttempt(id, clock.now() - 40, 'sendgrid', 'reused-id')];
+    const first = await sentMessage(store, clock, { to: 'first@example.org', before: reused });
+    const second = await sentMessage(store, clock, { to: 'second@example.org', before: reused });
+    clock.advance(1_000);
+    const report = await store.ingestEvents([
+      event({
+        type: 'bounced',
+        bounce: 'hard',
+        providerMessageId: 'reused-id',
+        recipient: 'Second@Example.org',
+        reason: '550 no such user',
+      }),
+      event({ type: 'bounced', bounce: 'hard', providerMessageId: 'reused-id', recipient: 'stranger@example.org', reason: '550 gone' }),
+      event({ type: 'delivered', providerMessageId: 'reused-id' }),
+    ]);
+    expect(report).toMatchObject({ stored: 3, applied: 1, unmatched: 2, suppressed: 1 });
+    expect((await store.getMessage(first.id))?.status).toBe('sent');
+    expect((await store.getMessage(first.id))?.events).toEqual([]);
+    expect((await store.getMessage(second.id))?.status).toBe('bounced');
+    expect(await database.query('SELECT address FROM suppression')).toEqual([{ address: 'second@example.org' }]);
+    const unmatched = await database.query<{ recipient: string | null; reason: string; message_id: string | null }>(
+      "SELECT recipient, reason, message_id FROM event WHERE effect = 'unmatched' ORDER BY occurred_at",
+    );
+    expect(unmatched).toEqual([
+      {
+        recipient: 'stranger@example.org',
+        reason: 'unmatched: stranger@example.org is not a recipient of the message sendgrid message id reused-id leads to; 550 gone',
+        message_id: null,
+      },
+      { recipient: null, reason: 'unmatched: sendgrid message id reused-id without our id or a recipient to check', message_id: null },
+    ]);
   });
 
   test('unmatched events are stored without a message, never dropped, and suppress nobody', async () => {
@@ -660,7 +701,7 @@ forEachDatabase('event ingestion', (database) => {
     const bounce = detail?.events.find((item) => item.type === 'bounced');
     expect(bounce?.providerEventId).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(bounce?.reason).toHaveLength(1_000);
-    expect(bounce?.reason?.startsWith('bad reply')).toBe(true);
+    expect(bounce?.reason?.startsWith('bad\ufffd reply')).toBe(true);
     expect(bounce?.recipient).toBeUndefined();
     expect(detail?.events.filter((item) => item.type !== 'bounced').map((item) => item.occurredAt)).toEqual([
       clock.now(),

@@ -64,6 +64,8 @@ const CHUNK = 500;
 /** Concurrent ingestion of the same events (PostgreSQL) loses on the unique index and tries again. */
 const ATTEMPTS = 3;
 const TRANSITION_REASON_CHARS = 300;
+/** As long as the provider's own reason may be (events-input), plus room for ours. */
+const UNMATCHED_REASON_CHARS = 1_500;
 const emailSchema = z.email();
 
 interface MessageState {
@@ -95,6 +97,20 @@ interface AttemptRef {
 }
 
 class ConcurrentChange extends Error {}
+
+interface Correlation {
+  readonly messageOf: Map<IncomingEvent, string>;
+  /** Events the provider message id led to a message that does not fit them: why they stay unmatched. */
+  readonly unmatchedWhy: Map<IncomingEvent, string>;
+}
+
+/** The reason column of an event left unmatched on purpose says why first, then the provider's own words. */
+function unmatchedReason(event: IncomingEvent, why: string | undefined): string | null {
+  if (why === undefined) return event.reason;
+  const text = `unmatched: ${why}${event.reason === null ? '' : `; ${event.reason}`}`;
+  const chars = Array.from(text);
+  return chars.length <= UNMATCHED_REASON_CHARS ? text : `${chars.slice(0, UNMATCHED_REASON_CHARS - 1).join('')}…`;
+}
 
 export function createEventApi(ctx: StoreContext): EventApi {
   const p = (index: number) => ctx.raw.placeholder(index);
@@ -129,7 +145,7 @@ export function createEventApi(ctx: StoreContext): EventApi {
     // In time order, so one batch gives the same result however the provider ordered it.
     fresh.sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime() || compare(a.providerEventId, b.providerEventId));
 
-    const messageOf = await correlate(sql, fresh);
+    const { messageOf, unmatchedWhy } = await correlate(sql, fresh);
     // Locked in one statement in id order, after correlation, so two ingestions cannot deadlock.
     const messages = await writer.lockMessages(sql, [...new Set(messageOf.values())]);
     const attempts = await writer.attemptsOf(sql, [...messages.keys()]);
@@ -156,7 +172,7 @@ export function createEventApi(ctx: StoreContext): EventApi {
         receivedAt,
         event.recipient,
         event.providerMessageId,
-        event.reason,
+        unmatchedReason(event, unmatchedWhy.get(event)),
         effect,
         message?.id ?? null,
         attempt?.id ?? null,
@@ -202,10 +218,13 @@ export function createEventApi(ctx: StoreContext): EventApi {
 
   /**
    * Our id travelled with the mail; when it is missing or unknown, the provider's message id
-   * leads to the attempt (any attempt, also one abandoned after failover) or the message.
+   * leads to the attempt (any attempt, also one abandoned after failover) or the message. A
+   * provider may reuse its ids, so that way the event's recipient must also be one of the
+   * message's recipients: an event that names someone else stays unmatched, with the reason.
    */
-  async function correlate(sql: SqlRunner, events: readonly IncomingEvent[]): Promise<Map<IncomingEvent, string>> {
+  async function correlate(sql: SqlRunner, events: readonly IncomingEvent[]): Promise<Correlation> {
     const messageOf = new Map<IncomingEvent, string>();
+    const unmatchedWhy = new Map<IncomingEvent, string>();
     const ourIds = [...new Set(events.flatMap((event) => (event.mailrouteId === null ? [] : [event.mailrouteId])))];
     const known = new Set<string>();
     for (const ids of chunks(ourIds)) {
@@ -217,9 +236,10 @@ export function createEventApi(ctx: StoreContext): EventApi {
       if (event.mailrouteId !== null && known.has(event.mailrouteId)) messageOf.set(event, event.mailrouteId);
       else if (event.providerMessageId !== null) rest.push(event);
     }
-    if (rest.length === 0) return messageOf;
+    if (rest.length === 0) return { messageOf, unmatchedWhy };
     const keys = [...new Set(rest.map((event) => event.providerMessageId ?? ''))];
-    const owners = new Map<string, string>();
+    /** Every message the (provider, provider message id) leads to, attempts first. */
+    const candidates = new Map<string, string[]>();
     for (const ids of chunks(keys)) {
       const rows = await sql.query<{ message_id: string; provider: string; provider_message_id: string; rank: number }>(
         `SELECT message_id, provider, provider_message_id, 0 AS rank FROM attempt WHERE provider_message_id IN (${marks(ids)})
@@ -230,14 +250,40 @@ export function createEventApi(ctx: StoreContext): EventApi {
       );
       for (const row of rows) {
         const key = eventKey(row.provider, row.provider_message_id);
-        if (!owners.has(key)) owners.set(key, row.message_id);
+        const list = candidates.get(key) ?? [];
+        if (!list.includes(row.message_id)) list.push(row.message_id);
+        candidates.set(key, list);
       }
     }
+    const recipients = await recipientsOf(sql, [...new Set([...candidates.values()].flat())]);
     for (const event of rest) {
-      const owner = owners.get(eventKey(event.provider, event.providerMessageId ?? ''));
+      const found = candidates.get(eventKey(event.provider, event.providerMessageId ?? ''));
+      if (found === undefined) continue;
+      const owner = event.recipient === null ? undefined : found.find((id) => recipients.get(id)?.has(event.recipient ?? ''));
       if (owner !== undefined) messageOf.set(event, owner);
+      else {
+        unmatchedWhy.set(
+          event,
+          event.recipient === null
+            ? `${event.provider} message id ${event.providerMessageId} without our id or a recipient to check`
+            : `${event.recipient} is not a recipient of the message ${event.provider} message id ${event.providerMessageId} leads to`,
+        );
+      }
     }
-    return messageOf;
+    return { messageOf, unmatchedWhy };
+  }
+
+  /** The envelope recipients (lower-cased) of each message. */
+  async function recipientsOf(sql: SqlRunner, messageIds: readonly string[]): Promise<Map<string, Set<string>>> {
+    const found = new Map<string, Set<string>>();
+    for (const ids of chunks(messageIds)) {
+      const rows = await sql.query<{ message_id: string; address: string }>(
+        `SELECT message_id, address FROM message_recipient WHERE message_id IN (${marks(ids)})`,
+        ids,
+      );
+      for (const row of rows) found.set(row.message_id, (found.get(row.message_id) ?? new Set()).add(row.address));
+    }
+    return found;
   }
 
   return { ingestEvents };

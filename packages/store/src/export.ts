@@ -3,7 +3,9 @@ import { z } from 'zod';
 import type { StoreContext } from './context.js';
 import type { Prisma } from './database.js';
 import { cursorWhere, encodeCursor, filterWhere, type MessageFilter, parseFilter, parseInput } from './filters.js';
+import { UNKNOWN_OUTCOME } from './lease-recovery.js';
 import { createMessageSearchApi, type SearchRequest } from './search.js';
+import { argumentList } from './sql.js';
 
 /** One message as customer support needs it: who, what, where it went, how it ended. */
 export interface ExportRow {
@@ -16,8 +18,13 @@ export interface ExportRow {
   readonly subject: string;
   readonly provider?: string;
   readonly providerMessageId?: string;
-  /** Provider calls made for it, across every round and worker. */
+  /** Provider calls made for it, across every round and worker (an `unknown` outcome included). */
   readonly attempts: number;
+  /**
+   * A worker died while it held the message (an attempt with outcome `unknown`): the provider
+   * may have accepted that copy too, so the recipient may have it twice.
+   */
+  readonly possibleDuplicate: boolean;
   readonly lastErrorCode?: string;
   readonly lastError?: string;
   readonly createdAt: number;
@@ -60,6 +67,9 @@ const exportSelect = {
   _count: { select: { attempts: true } },
 } as const;
 
+/** Ids per statement when looking up a page's unknown outcomes (a page may hold 5,000). */
+const IDS_PER_QUERY = 500;
+
 /**
  * The messages a filter (the same as `listMessages`) matches, page by page on the same
  * keyset cursor, newest first: an export of any size holds one page in memory at a time and
@@ -80,10 +90,26 @@ export function createExportApi(ctx: StoreContext) {
     });
     const kept = rows.slice(0, limit);
     const last = kept.at(-1);
+    const unknown = await withUnknownOutcome(kept.map((row) => row.id));
     return {
-      rows: kept.map(exportRowOf),
+      rows: kept.map((row) => exportRowOf(row, unknown)),
       ...(rows.length > limit && last ? { nextCursor: encodeCursor(last.createdAt, last.id) } : {}),
     };
+  }
+
+  /** The messages among `ids` with an attempt whose outcome nobody saw (a worker died holding them). */
+  async function withUnknownOutcome(ids: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let start = 0; start < ids.length; start += IDS_PER_QUERY) {
+      const a = argumentList(ctx.raw);
+      const chunk = ids.slice(start, start + IDS_PER_QUERY);
+      const rows = await ctx.raw.query<{ message_id: string }>(
+        `SELECT DISTINCT message_id FROM attempt WHERE message_id IN (${a.list(chunk)}) AND outcome = ${a.add(UNKNOWN_OUTCOME)}`,
+        a.args,
+      );
+      for (const row of rows) found.add(row.message_id);
+    }
+    return found;
   }
 
   /** What a search query matches (the language of `mail.search`), as export rows, on the search's keyset cursor. */
@@ -91,10 +117,11 @@ export function createExportApi(ctx: StoreContext) {
     const page = await search.searchIds({ ...request, limit: request.limit ?? EXPORT_PAGE_DEFAULT }, EXPORT_PAGE_MAX);
     const rows = await db.message.findMany({ where: { id: { in: [...page.ids] } }, select: exportSelect });
     const byId = new Map(rows.map((row) => [row.id, row]));
+    const unknown = await withUnknownOutcome(page.ids);
     return {
       rows: page.ids.flatMap((id) => {
         const row = byId.get(id);
-        return row ? [exportRowOf(row)] : [];
+        return row ? [exportRowOf(row, unknown)] : [];
       }),
       ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
     };
@@ -107,7 +134,7 @@ export type ExportApi = ReturnType<typeof createExportApi>;
 
 type ExportSelected = Prisma.MessageGetPayload<{ select: typeof exportSelect }>;
 
-function exportRowOf(row: ExportSelected): ExportRow {
+function exportRowOf(row: ExportSelected, unknown: ReadonlySet<string>): ExportRow {
   return {
     id: row.id,
     tenantId: row.tenantId,
@@ -119,6 +146,7 @@ function exportRowOf(row: ExportSelected): ExportRow {
     ...(row.provider === null ? {} : { provider: row.provider }),
     ...(row.providerMessageId === null ? {} : { providerMessageId: row.providerMessageId }),
     attempts: row._count.attempts,
+    possibleDuplicate: unknown.has(row.id),
     ...(row.lastErrorCode === null ? {} : { lastErrorCode: row.lastErrorCode }),
     ...(row.lastError === null ? {} : { lastError: (row.lastError as unknown as MailError).message }),
     createdAt: row.createdAt.getTime(),

@@ -17,6 +17,7 @@ export {
 } from './alerts.js';
 export type { AlertInputApi, DeadMessageReport } from './alerts-inputs.js';
 export { type ApiKeyApi, type ApiKeyRecord, type ApiKeyScope, apiKeyScopes, type CreatedApiKey, hashApiKey } from './api-keys.js';
+export { DEFAULT_TENANT } from './context.js';
 export { DEFAULT_DATABASE_URL, type Dialect, dialectOf } from './dialect.js';
 export type { EnqueueOptions, EnqueueResult, GroupCommitStats } from './enqueue.js';
 export { isStoreError, StoreError, type StoreErrorCode } from './errors.js';
@@ -63,8 +64,17 @@ export {
   type RetryReport,
   type RetryRequest,
 } from './retry.js';
-export type { AttemptInput, AttemptView, EventView, MessageDetail, MessageSummary, TransitionView } from './rows.js';
+export type {
+  AttemptInput,
+  AttemptView,
+  EventView,
+  MessageDetail,
+  MessageSummary,
+  SuppressedRecipientView,
+  TransitionView,
+} from './rows.js';
 export type { MessageSearchApi, SearchRequest } from './search.js';
+export type { SenderApi } from './senders.js';
 export type { AttemptBucket, SeriesApi, SeriesRequest } from './series.js';
 export type { CreatedSession, SessionApi } from './sessions.js';
 export { createStore, type MailStore, type StoreOptions, type StoreStats } from './store.js';

@@ -152,6 +152,168 @@ describe('upgrading a database that holds mail', () => {
   });
 });
 
+describe('upgrading to the operator scope and sender lists', () => {
+  const OPERATOR_SCOPE = '20261207170000_operator_scope_sender_domains';
+  const at = "'2026-12-01T10:00:00.000+00:00'";
+  const keys = [
+    ['k1', 'default', '["send","read","admin"]'],
+    ['k2', 'default', '["send"]'],
+    ['k3', 'default', '["read","admin"]'],
+    ['k4', 'hotel', '["send","read","admin"]'],
+    ['k5', 'hotel', '["read"]'],
+  ] as const;
+  const messages = [
+    ['m1', 'hotel', 'Desk@Hotel.Example'],
+    ['m2', 'hotel', 'night@hotel.example'],
+    ['m3', 'hotel', 'news@mail.hotel.example'],
+    ['m4', 'spa', 'spa@spa.example'],
+    ['m5', 'default', 'app@default.example'],
+  ] as const;
+  const seed = [
+    ...keys.map(
+      ([id, tenant, scopes]) =>
+        `INSERT INTO api_key (id, tenant_id, name, hash, prefix, scopes, created_at) VALUES ('${id}', '${tenant}', '${id}', 'hash-${id}', 'mr_${id}', '${scopes}', ${at})`,
+    ),
+    ...messages.map(
+      ([id, tenant, from]) =>
+        `INSERT INTO message (id, tenant_id, status, from_address, to_addresses, cc_addresses, bcc_addresses, reply_to_addresses, subject,
+           attachments, headers, tags, metadata, created_at, updated_at)
+         VALUES ('${id}', '${tenant}', 'sent', '{"email":"${from}"}', '[]', '[]', '[]', '[]', 'Booking', '[]', '{}', '[]', '{}', ${at}, ${at})`,
+    ),
+  ];
+  const expectedScopes = {
+    k1: ['send', 'read', 'admin', 'operator'],
+    k2: ['send'],
+    k3: ['read', 'admin', 'operator'],
+    k4: ['send', 'read', 'admin'],
+    k5: ['read'],
+  };
+  const expectedSenders = [
+    { tenant_id: 'hotel', sender: 'hotel.example' },
+    { tenant_id: 'hotel', sender: 'mail.hotel.example' },
+    { tenant_id: 'spa', sender: 'spa.example' },
+  ];
+  const keySql = 'SELECT id, scopes FROM api_key ORDER BY id';
+  const senderSql = 'SELECT tenant_id, sender FROM tenant_sender ORDER BY tenant_id, sender';
+
+  function steps(dialect: Dialect): { before: string[]; upgrade: string } {
+    const sqlOf = (name: string) => readFileSync(path.join(migrationsDir(dialect), name, 'migration.sql'), 'utf8');
+    const names = folders(dialect);
+    return { before: names.slice(0, names.indexOf(OPERATOR_SCOPE)).map(sqlOf), upgrade: sqlOf(OPERATOR_SCOPE) };
+  }
+
+  test('SQLite: admin keys of the default tenant become operators; other tenants keep the domains they sent from', async () => {
+    const { url, drop } = createSqliteFile();
+    const db = new Database(url.replace(/^file:/, ''));
+    try {
+      const { before, upgrade } = steps('sqlite');
+      for (const sql of [...before, ...seed]) db.exec(sql);
+      db.exec(upgrade);
+      const rows = db.prepare(keySql).all() as { id: string; scopes: string }[];
+      expect(Object.fromEntries(rows.map((row) => [row.id, JSON.parse(row.scopes) as unknown]))).toEqual(expectedScopes);
+      expect(db.prepare(senderSql).all()).toEqual(expectedSenders);
+    } finally {
+      db.close();
+      await drop();
+    }
+  });
+
+  test.runIf(postgresAvailable)(
+    'PostgreSQL: admin keys of the default tenant become operators; other tenants keep the domains they sent from',
+    async () => {
+      const { url, drop } = await createPostgresDatabase();
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const { before, upgrade } = steps('postgres');
+        for (const sql of [...before, ...seed]) await client.query(sql);
+        await client.query(upgrade);
+        const rows = (await client.query(keySql)).rows as { id: string; scopes: unknown }[];
+        expect(Object.fromEntries(rows.map((row) => [row.id, row.scopes]))).toEqual(expectedScopes);
+        expect((await client.query(senderSql)).rows).toEqual(expectedSenders);
+      } finally {
+        await client.end();
+        await drop();
+      }
+    },
+  );
+});
+
+describe('upgrading to content fingerprints and unknown outcomes', () => {
+  const UPGRADE = '20261207171000_idempotency_hash_unknown_attempts';
+  const at = "'2026-12-01T10:00:00.000Z'";
+  const seed = [
+    `INSERT INTO message (id, status, from_address, to_addresses, cc_addresses, bcc_addresses, reply_to_addresses, subject,
+       attachments, headers, tags, metadata, idempotency_key, created_at, updated_at)
+     VALUES ('m1', 'sent', '{}', '[]', '[]', '[]', '[]', 'Booking', '[]', '{}', '[]', '{}', 'booking-1', ${at}, ${at})`,
+    "INSERT INTO message_recipient (message_id, kind, address) VALUES ('m1', 'to', 'a@example.org')",
+    `INSERT INTO attempt (id, message_id, worker, provider, provider_type, started_at, finished_at, latency_ms, outcome, provider_message_id)
+     VALUES ('a1', 'm1', 'w1', 'sendgrid', 'sendgrid', ${at}, ${at}, 42, 'accepted', 'pm-1')`,
+    `INSERT INTO event (id, provider, provider_event_id, type, provider_type, occurred_at, received_at, effect, message_id, attempt_id, payload)
+     VALUES ('e1', 'sendgrid', 'sg-1', 'delivered', 'delivered', ${at}, ${at}, 'applied', 'm1', 'a1', '{}')`,
+  ];
+  const after = [
+    'SELECT idempotency_key, idempotency_hash FROM message',
+    'SELECT address, suppressed_at, suppressed_reason FROM message_recipient',
+    'SELECT id, provider, outcome, latency_ms, provider_message_id FROM attempt',
+    'SELECT id, attempt_id FROM event',
+    `INSERT INTO attempt (id, message_id, worker, started_at, finished_at, latency_ms, outcome) VALUES ('a2', 'm1', 'w2', ${at}, ${at}, 0, 'unknown')`,
+    "SELECT id, provider, provider_type FROM attempt WHERE outcome = 'unknown'",
+  ];
+  const expected = [
+    [{ idempotency_key: 'booking-1', idempotency_hash: null }],
+    [{ address: 'a@example.org', suppressed_at: null, suppressed_reason: null }],
+    [{ id: 'a1', provider: 'sendgrid', outcome: 'accepted', latency_ms: 42, provider_message_id: 'pm-1' }],
+    [{ id: 'e1', attempt_id: 'a1' }],
+    [],
+    [{ id: 'a2', provider: null, provider_type: null }],
+  ];
+
+  function steps(dialect: Dialect): { before: string[]; upgrade: string } {
+    const sqlOf = (name: string) => readFileSync(path.join(migrationsDir(dialect), name, 'migration.sql'), 'utf8');
+    const names = folders(dialect);
+    return { before: names.slice(0, names.indexOf(UPGRADE)).map(sqlOf), upgrade: sqlOf(UPGRADE) };
+  }
+
+  test('SQLite: the attempt table is rebuilt with every row and the events still linked to it', async () => {
+    const { url, drop } = createSqliteFile();
+    const db = new Database(url.replace(/^file:/, ''));
+    try {
+      const { before, upgrade } = steps('sqlite');
+      for (const sql of [...before, ...seed]) db.exec(sql);
+      db.exec(upgrade);
+      const results = after.map((sql) => {
+        const statement = db.prepare(sql);
+        if (statement.reader) return statement.all();
+        statement.run();
+        return [];
+      });
+      expect(results).toEqual(expected);
+      expect(db.prepare('PRAGMA foreign_key_check').all()).toEqual([]);
+    } finally {
+      db.close();
+      await drop();
+    }
+  });
+
+  test.runIf(postgresAvailable)('PostgreSQL: existing rows keep their values; the new columns start empty', async () => {
+    const { url, drop } = await createPostgresDatabase();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { before, upgrade } = steps('postgres');
+      for (const sql of [...before, ...seed]) await client.query(sql);
+      await client.query(upgrade);
+      const results = [];
+      for (const sql of after) results.push((await client.query(sql)).rows);
+      expect(results).toEqual(expected);
+    } finally {
+      await client.end();
+      await drop();
+    }
+  });
+});
+
 describe('migrations are in step with the schema', () => {
   test('SQLite: replaying the migrations leaves nothing to change', async () => {
     expect(await pendingSchemaChange({ url: 'file::memory:' })).toBe('');
@@ -188,6 +350,7 @@ describe('migrations are in step with the schema', () => {
       'Suppression',
       'ProviderOverride',
       'ApiKey',
+      'TenantSender',
       'ProcessHeartbeat',
       'Lease',
       'Alert',

@@ -26,6 +26,7 @@ import {
   type MessageSummary,
   messageFromRow,
   requeuedFields,
+  type SuppressedRecipientView,
   summaryFromRow,
   summarySelect,
   transitionFromRow,
@@ -82,6 +83,7 @@ export function createOperatorApi(ctx: StoreContext) {
         attempts: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }] },
         transitions: { orderBy: [{ at: 'asc' }, { id: 'asc' }] },
         events: { select: eventViewSelect, orderBy: [{ occurredAt: 'asc' }, { id: 'asc' }] },
+        recipients: { where: { suppressedAt: { not: null } }, orderBy: { id: 'asc' } },
       },
     });
     if (!row || (scope.tenantId !== undefined && row.tenantId !== scope.tenantId)) return undefined;
@@ -91,7 +93,20 @@ export function createOperatorApi(ctx: StoreContext) {
       attempts: row.attempts.map(attemptFromRow),
       transitions: row.transitions.map(transitionFromRow),
       events: row.events.map(eventFromRow),
+      suppressedRecipients: row.recipients.map((recipient) => ({
+        address: recipient.address,
+        kind: recipient.kind as SuppressedRecipientView['kind'],
+        reason: recipient.suppressedReason ?? '',
+        at: recipient.suppressedAt?.getTime() ?? 0,
+      })),
     };
+  }
+
+  /** Which of these message ids belong to the tenant, in one query (to show a tenant only its own failures). */
+  async function ownedMessageIds(ids: readonly string[], tenantId: string): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await db.message.findMany({ where: { id: { in: [...new Set(ids)] }, tenantId }, select: { id: true } });
+    return new Set(rows.map((row) => row.id));
   }
 
   async function listMessages(filter: MessageFilter = {}, page: PageRequest = {}): Promise<MessagePage> {
@@ -274,7 +289,17 @@ export function createOperatorApi(ctx: StoreContext) {
     return rows.map((row) => providerStateFromRow({ ...row, updatedAt: new Date(String(row.updated_at)) }));
   }
 
-  return { getMessage, listMessages, requeue, cancel, countByStatus, oldestUnsentAt, setProviderState, listProviderStates };
+  return {
+    getMessage,
+    ownedMessageIds,
+    listMessages,
+    requeue,
+    cancel,
+    countByStatus,
+    oldestUnsentAt,
+    setProviderState,
+    listProviderStates,
+  };
 }
 
 function providerStateFromRow(row: { provider: string; state: string; note: string | null; updatedAt: Date }): ProviderStateRecord {

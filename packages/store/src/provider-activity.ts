@@ -149,9 +149,10 @@ export function createProviderActivityApi(ctx: StoreContext) {
     // Placeholders are `?` on SQLite: arguments are added in the order they appear in the text.
     const since = a.add(widest);
     const only = providers ? ` AND provider IN (${a.list(providers)})` : '';
+    // An `unknown` outcome (a worker died mid-send) says nothing about the provider.
     const rows = await db.$queryRawUnsafe<Record<string, unknown>[]>(
       `SELECT provider, outcome, error_category, MAX(started_at) AS last, ${sums.join(', ')}
-       FROM attempt WHERE started_at >= ${since}${only} GROUP BY provider, outcome, error_category`,
+       FROM attempt WHERE started_at >= ${since}${only} AND outcome <> 'unknown' GROUP BY provider, outcome, error_category`,
       ...a.args,
     );
     return froms.map((_, index) => {

@@ -42,6 +42,30 @@ forEachDatabase('bulk retry with suppression check', (database) => {
     );
   }
 
+  test('keeps back mail whose sender the policy refuses now, and reports the sender', async () => {
+    const { clock, store } = await setup();
+    const allowed = await store.enqueue(content({ from: 'desk@spa.example' }), { tenantId: 'spa' });
+    const moved = await store.enqueue(content({ from: 'Desk@Old-Spa.example' }), { tenantId: 'spa' });
+    await fail(store, clock.now());
+    const asked: string[] = [];
+    const senderAllowed = (from: string, tenantId: string) => {
+      asked.push(`${tenantId}:${from}`);
+      return from.toLowerCase().endsWith('@spa.example');
+    };
+    const report = await store.retryMessages({ target: { filter: {} }, tenantId: 'spa', senderAllowed });
+    expect(report).toEqual({
+      dryRun: false,
+      matched: 2,
+      requeued: 1,
+      requeuedIds: [allowed.id],
+      keptBackCount: { suppressed: 0, sender_not_allowed: 1, provider_has_it: 0, not_retryable: 0 },
+      keptBack: [{ id: moved.id, reason: 'sender_not_allowed', sender: 'Desk@Old-Spa.example' }],
+    });
+    expect(asked.sort()).toEqual(['spa:Desk@Old-Spa.example', 'spa:desk@spa.example']);
+    expect((await store.getMessage(moved.id))?.status).toBe('failed');
+    expect((await store.getMessage(allowed.id))?.status).toBe('queued');
+  });
+
   test('keeps back mail to addresses suppressed since, and reports them; a dry run changes nothing', async () => {
     const { clock, store } = await setup();
     const clean = await store.enqueue(content({ to: ['ok@example.org'] }), { tenantId: 'hotel' });
@@ -56,7 +80,7 @@ forEachDatabase('bulk retry with suppression check', (database) => {
       matched: 2,
       requeued: 1,
       requeuedIds: [clean.id],
-      keptBackCount: { suppressed: 1, provider_has_it: 0, not_retryable: 0 },
+      keptBackCount: { suppressed: 1, sender_not_allowed: 0, provider_has_it: 0, not_retryable: 0 },
       keptBack: [{ id: bounced.id, reason: 'suppressed', addresses: ['gone@example.org'] }],
     });
     expect((await store.countByStatus()).failed).toBe(3);
@@ -152,7 +176,7 @@ forEachDatabase('bulk retry with suppression check', (database) => {
       matched: 3,
       requeued: 1,
       requeuedIds: [plain.id],
-      keptBackCount: { suppressed: 0, provider_has_it: 2, not_retryable: 0 },
+      keptBackCount: { suppressed: 0, sender_not_allowed: 0, provider_has_it: 2, not_retryable: 0 },
     });
     expect(new Map(dry.keptBack.map((kept) => [kept.id, kept]))).toEqual(
       new Map([
@@ -170,9 +194,10 @@ forEachDatabase('bulk retry with suppression check', (database) => {
     const { clock, store } = await setup();
     await store.enqueueMany(Array.from({ length: 1_200 }, (_, index) => content({ tags: [index % 2 === 0 ? 'booking' : 'news'] })));
     await fail(store, clock.now(), 'dead');
-    await store.addSuppression({ address: 'guest-suppressed@example.org', reason: 'complaint', source: 'test' });
     const suppressedOne = await store.enqueue(content({ to: ['guest-suppressed@example.org'], tags: ['booking'] }));
     await fail(store, clock.now(), 'dead');
+    // Suppressed after it went dead (suppressed earlier, the worker's claim would have failed it).
+    await store.addSuppression({ address: 'guest-suppressed@example.org', reason: 'complaint', source: 'test' });
     const report = await store.retryMessages({ target: { filter: { tag: 'booking', status: ['dead'] } } });
     expect(report).toMatchObject({
       matched: 601,

@@ -15,6 +15,11 @@ export interface RetryRequest {
   readonly dryRun?: boolean;
   /** Recorded on each transition (who asked, why). */
   readonly reason?: string;
+  /**
+   * Whether the message's tenant may still send from this address (the API's sender policy);
+   * a message whose sender is no longer allowed is kept back. Every sender passes when omitted.
+   */
+  readonly senderAllowed?: (from: string, tenantId: string) => boolean;
 }
 
 /**
@@ -24,12 +29,14 @@ export interface RetryRequest {
  * - `provider_has_it`: a provider accepted it or sent webhook events about it (delivered,
  *   processed, bounced, ...) although it ended failed or dead, e.g. events that came while a
  *   timed-out send was being failed over: resending would deliver it twice;
+ * - `sender_not_allowed`: its `from` is no longer among its tenant's allowed senders (the list
+ *   changed since it was accepted): mail.send would refuse it now, so a retry does too;
  * - `not_retryable`: named by id but no longer failed, dead or cancelled (most often requeued
  *   by an earlier retry), so a repeated retry of the same ids does nothing.
  * A second message with the same idempotency key cannot exist (unique per tenant), so there
  * is no duplicate of that kind to look for.
  */
-export const keptBackReasons = ['suppressed', 'provider_has_it', 'not_retryable'] as const;
+export const keptBackReasons = ['suppressed', 'sender_not_allowed', 'provider_has_it', 'not_retryable'] as const;
 export type KeptBackReason = (typeof keptBackReasons)[number];
 
 export interface KeptBackMessage {
@@ -37,6 +44,8 @@ export interface KeptBackMessage {
   readonly reason: KeptBackReason;
   /** `suppressed`: the recipients on the suppression list (lower-cased). */
   readonly addresses?: readonly string[];
+  /** `sender_not_allowed`: the message's `from` address. */
+  readonly sender?: string;
   /** `provider_has_it`: what shows it, e.g. `delivered event from sendgrid`. */
   readonly evidence?: readonly string[];
   /** `not_retryable`: the status the message has now. */
@@ -86,14 +95,22 @@ export function createRetryApi(ctx: StoreContext) {
         })
       ).map((row) => row.id);
       const suppressed = await suppressedRecipients(tx, candidates);
+      const refusedSenders = request.senderAllowed
+        ? await sendersRefused(
+            tx,
+            candidates.filter((id) => !suppressed.has(id)),
+            request.senderAllowed,
+          )
+        : new Map<string, string>();
       const taken = await providerEvidence(
         tx,
-        candidates.filter((id) => !suppressed.has(id)),
+        candidates.filter((id) => !suppressed.has(id) && !refusedSenders.has(id)),
       );
-      const eligible = candidates.filter((id) => !suppressed.has(id) && !taken.has(id));
+      const eligible = candidates.filter((id) => !suppressed.has(id) && !refusedSenders.has(id) && !taken.has(id));
       const requeued = dryRun ? eligible.length : await requeue(tx, eligible, request.reason);
       const keptBack: KeptBackMessage[] = [
         ...[...suppressed].map(([id, addresses]) => ({ id, reason: 'suppressed' as const, addresses: [...addresses].sort() })),
+        ...[...refusedSenders].map(([id, sender]) => ({ id, reason: 'sender_not_allowed' as const, sender })),
         ...[...taken].map(([id, evidence]) => ({ id, reason: 'provider_has_it' as const, evidence: [...evidence].sort() })),
         ...moved,
       ];
@@ -102,7 +119,12 @@ export function createRetryApi(ctx: StoreContext) {
         matched: candidates.length + moved.length,
         requeued,
         requeuedIds: eligible.slice(0, RETRY_REPORT_LIMIT),
-        keptBackCount: { suppressed: suppressed.size, provider_has_it: taken.size, not_retryable: moved.length },
+        keptBackCount: {
+          suppressed: suppressed.size,
+          sender_not_allowed: refusedSenders.size,
+          provider_has_it: taken.size,
+          not_retryable: moved.length,
+        },
         keptBack: keptBack.slice(0, RETRY_REPORT_LIMIT),
       };
     });
@@ -150,6 +172,26 @@ export function createRetryApi(ctx: StoreContext) {
       for (const row of rows) addTo(found, row.message_id, row.address);
     }
     return found;
+  }
+
+  /** Message id -> its `from` address, for the messages whose sender the policy refuses now. */
+  async function sendersRefused(
+    tx: Prisma.TransactionClient,
+    ids: readonly string[],
+    allowed: NonNullable<RetryRequest['senderAllowed']>,
+  ): Promise<Map<string, string>> {
+    const refused = new Map<string, string>();
+    for (let start = 0; start < ids.length; start += CHUNK) {
+      const rows = await tx.message.findMany({
+        where: { id: { in: ids.slice(start, start + CHUNK) } },
+        select: { id: true, tenantId: true, from: true },
+      });
+      for (const row of rows) {
+        const email = (row.from as { email?: unknown } | null)?.email;
+        if (typeof email === 'string' && !allowed(email, row.tenantId)) refused.set(row.id, email);
+      }
+    }
+    return refused;
   }
 
   /** Message id -> what shows a provider has it: an accepted attempt or any webhook event tied to it. */

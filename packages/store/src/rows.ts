@@ -9,6 +9,7 @@ import {
   type MessageStatus,
   redact,
 } from '@mailroute/core';
+import { cleanOptional, cleanText, jsonText } from './clean-text.js';
 import type { Prisma } from './database.js';
 import type { EventEffect } from './events.js';
 import type {
@@ -55,12 +56,17 @@ export interface AttemptView {
   readonly id: string;
   readonly messageId: string;
   readonly worker?: string;
-  readonly provider: string;
-  readonly providerType: string;
+  /** Absent only on an `unknown` outcome when nobody knows which provider the worker was calling. */
+  readonly provider?: string;
+  readonly providerType?: string;
   readonly startedAt: number;
   readonly finishedAt: number;
   readonly latencyMs: number;
-  readonly outcome: 'accepted' | 'failed';
+  /**
+   * `unknown`: the worker died (its lease was recovered) while it held the message; the provider
+   * may have accepted it, so the recipient may get it twice once it is sent again.
+   */
+  readonly outcome: 'accepted' | 'failed' | 'unknown';
   readonly errorCategory?: string;
   readonly errorCode?: string;
   readonly errorMessage?: string;
@@ -103,6 +109,16 @@ export interface MessageDetail extends MessageSummary {
   readonly transitions: readonly TransitionView[];
   /** Oldest first by when the provider saw it. */
   readonly events: readonly EventView[];
+  /** Recipients left out when the mail was last claimed for sending: on the suppression list then. */
+  readonly suppressedRecipients: readonly SuppressedRecipientView[];
+}
+
+export interface SuppressedRecipientView {
+  readonly address: string;
+  readonly kind: 'to' | 'cc' | 'bcc';
+  /** The suppression list's reason (hard_bounce, complaint, unsubscribe, or an operator's words). */
+  readonly reason: string;
+  readonly at: number;
 }
 
 /**
@@ -135,6 +151,7 @@ export const MESSAGE_INSERT_COLUMNS = [
   'metadata',
   'send_at',
   'idempotency_key',
+  'idempotency_hash',
   'next_attempt_at',
   'created_at',
   'updated_at',
@@ -142,7 +159,7 @@ export const MESSAGE_INSERT_COLUMNS = [
 
 export function messageValues(
   content: MessageContent,
-  init: { id: string; tenantId: string; status: MessageStatus; now: Date; nextAttemptAt: Date },
+  init: { id: string; tenantId: string; status: MessageStatus; now: Date; nextAttemptAt: Date; idempotencyHash: string | null },
 ): unknown[] {
   return [
     init.id,
@@ -162,6 +179,7 @@ export function messageValues(
     JSON.stringify(content.metadata),
     content.sendAt ?? null,
     content.idempotencyKey ?? null,
+    init.idempotencyHash,
     init.nextAttemptAt,
     init.now,
     init.now,
@@ -220,7 +238,8 @@ export const ATTEMPT_INSERT_COLUMNS = [
 
 /**
  * Providers redact what they report; the store redacts again before anything reaches disk,
- * so a provider that forgot cannot leak a key into the attempt log.
+ * so a provider that forgot cannot leak a key into the attempt log. Their words are cleaned
+ * (clean-text.ts): an answer PostgreSQL cannot store must not hold up the outcome it belongs to.
  */
 export function attemptValues(attempt: AttemptInput, worker: string): unknown[] {
   const error = attempt.error === undefined ? undefined : redact(attempt.error);
@@ -236,9 +255,9 @@ export function attemptValues(attempt: AttemptInput, worker: string): unknown[] 
     attempt.outcome,
     error?.category ?? null,
     error?.code ?? null,
-    error?.message ?? null,
+    cleanOptional(error?.message),
     attempt.detail?.status ?? error?.detail?.status ?? null,
-    attempt.providerMessageId ?? null,
+    cleanOptional(attempt.providerMessageId),
     jsonOrNull(attempt.requestSummary === undefined ? undefined : redact(attempt.requestSummary)),
     jsonOrNull(attempt.detail === undefined ? undefined : redact(attempt.detail)),
     jsonOrNull(error),
@@ -246,7 +265,7 @@ export function attemptValues(attempt: AttemptInput, worker: string): unknown[] 
 }
 
 function jsonOrNull(value: unknown): string | null {
-  return value === undefined ? null : JSON.stringify(value);
+  return value === undefined ? null : (jsonText(value) ?? null);
 }
 
 export function outcomeStatus(outcome: DispatchOutcome): MessageStatus {
@@ -271,7 +290,7 @@ export function outcomeColumns(outcome: DispatchOutcome, now: Date): Record<stri
     return {
       ...base,
       provider: outcome.provider,
-      provider_message_id: outcome.providerMessageId,
+      provider_message_id: cleanText(outcome.providerMessageId),
       sent_at: now,
       finished_at: now,
       next_attempt_at: null,
@@ -280,7 +299,7 @@ export function outcomeColumns(outcome: DispatchOutcome, now: Date): Record<stri
     };
   }
   const error = redact(outcome.error);
-  const failure = { ...base, last_error_code: error.code, last_error: JSON.stringify(error) };
+  const failure = { ...base, last_error_code: error.code, last_error: jsonText(error) };
   switch (outcome.kind) {
     case 'failed':
     case 'dead':
@@ -293,6 +312,10 @@ export function outcomeColumns(outcome: DispatchOutcome, now: Date): Record<stri
 }
 
 export function outcomeReason(outcome: DispatchOutcome): string {
+  return cleanText(reasonOf(outcome));
+}
+
+function reasonOf(outcome: DispatchOutcome): string {
   switch (outcome.kind) {
     case 'sent':
       return `accepted by ${outcome.provider} as ${outcome.providerMessageId}`;
@@ -466,12 +489,12 @@ export function attemptFromRow(row: AttemptRow): AttemptView {
     id: row.id,
     messageId: row.messageId,
     ...(row.worker === null ? {} : { worker: row.worker }),
-    provider: row.provider,
-    providerType: row.providerType,
+    ...(row.provider === null ? {} : { provider: row.provider }),
+    ...(row.providerType === null ? {} : { providerType: row.providerType }),
     startedAt: row.startedAt.getTime(),
     finishedAt: row.finishedAt.getTime(),
     latencyMs: row.latencyMs,
-    outcome: row.outcome === 'accepted' ? 'accepted' : 'failed',
+    outcome: row.outcome === 'accepted' || row.outcome === 'unknown' ? row.outcome : 'failed',
     ...(row.errorCategory === null ? {} : { errorCategory: row.errorCategory }),
     ...(row.errorCode === null ? {} : { errorCode: row.errorCode }),
     ...(row.errorMessage === null ? {} : { errorMessage: row.errorMessage }),

@@ -35,6 +35,7 @@ import { createProviderAuditApi, type ProviderActor, type ProviderAuditApi } fro
 import { createRetryApi, type RetryReport, type RetryRequest } from './retry.js';
 import type { MessageDetail } from './rows.js';
 import { createMessageSearchApi, type MessageSearchApi } from './search.js';
+import { createSenderApi, type SenderApi } from './senders.js';
 import { createSeriesApi, type SeriesApi } from './series.js';
 import { createSessionApi, type SessionApi } from './sessions.js';
 import { createSuppressionApi, type SuppressionApi } from './suppressions.js';
@@ -71,6 +72,7 @@ export interface MailStore
   extends DispatchQueue,
     SuppressionApi,
     ApiKeyApi,
+    SenderApi,
     HeartbeatApi,
     EventCountApi,
     EventApi,
@@ -87,6 +89,8 @@ export interface MailStore
   /** Stores many messages in one transaction (shared with concurrent calls by group commit): all or none. */
   enqueueMany(contents: readonly MessageContent[], options?: EnqueueOptions): Promise<EnqueueResult[]>;
   getMessage(id: string, scope?: TenantScope): Promise<MessageDetail | undefined>;
+  /** Which of these message ids belong to the tenant (one query). */
+  ownedMessageIds(ids: readonly string[], tenantId: string): Promise<Set<string>>;
   listMessages(filter?: MessageFilter, page?: PageRequest): Promise<MessagePage>;
   /** What `listMessages` matches, as rows for customer support, a page at a time (bounded memory at any size). */
   exportMessages: ExportApi['exportMessages'];
@@ -138,6 +142,7 @@ export async function createStore(options: StoreOptions = {}): Promise<MailStore
   const operator = createOperatorApi(ctx);
   const suppressions = createSuppressionApi(ctx);
   const apiKeys = createApiKeyApi(ctx);
+  const senders = createSenderApi(ctx);
   const retry = createRetryApi(ctx);
   const exporter = createExportApi(ctx);
   const activity = createProviderActivityApi(ctx);
@@ -159,6 +164,7 @@ export async function createStore(options: StoreOptions = {}): Promise<MailStore
     ...operator,
     ...suppressions,
     ...apiKeys,
+    ...senders,
     ...retry,
     ...exporter,
     ...activity,

@@ -137,12 +137,13 @@ export function adminKey(): string {
   return `mr_e2e${Array.from({ length: 40 }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(Math.random() * 36)]).join('')}`;
 }
 
-/** Runs one CLI command to completion (from the sources); answers its exit code and output. */
+/** Runs one CLI command to completion (from the sources unless `built`); answers its exit code and output. */
 export function runMailroute(
   args: readonly string[],
-  { cwd, env = {} }: { readonly cwd: string; readonly env?: Readonly<Record<string, string>> },
+  { cwd, env = {}, built = false }: { readonly cwd: string; readonly env?: Readonly<Record<string, string>>; readonly built?: boolean },
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', tsx, sourceCli, ...args], {
+  const nodeArgs = built ? [builtCli, ...args] : ['--conditions=source', '--import', tsx, sourceCli, ...args];
+  const child = spawn(process.execPath, nodeArgs, {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? cwd, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

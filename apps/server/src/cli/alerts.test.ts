@@ -11,7 +11,7 @@ afterEach(async () => {
   await api.close();
 });
 
-async function cli(args: readonly string[], key: keyof TestApi['keys'] = 'hotelRead') {
+async function cli(args: readonly string[], key: keyof TestApi['keys'] = 'operator') {
   let stdout = '';
   let stderr = '';
   const sink = (append: (text: string) => void) =>
@@ -78,5 +78,5 @@ it('refuses a wrong filter before calling the API, and says what the API refused
   });
   expect(await cli(['--limit', '0'])).toMatchObject({ code: 2, stderr: '--limit takes 1 to 200, got "0"\n' });
   expect(await cli(['--since', 'yesterday'])).toMatchObject({ code: 2 });
-  expect(await cli([], 'hotelSend')).toMatchObject({ code: 1, stderr: expect.stringMatching(/^alerts: FORBIDDEN: .*read scope/) });
+  expect(await cli([], 'hotelAdmin')).toMatchObject({ code: 1, stderr: expect.stringMatching(/^alerts: FORBIDDEN: .*operator scope/) });
 });

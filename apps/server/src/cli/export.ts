@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
 import { type MessageStatus, messageStatuses } from '@mailroute/core';
 import { type Command, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, parseFlags, UsageError } from './io.js';
 import { connect, describeApiError, remoteFlags } from './remote.js';
@@ -13,6 +14,20 @@ function parseStatuses(text: string): MessageStatus[] {
   const wrong = statuses.filter((status) => !(messageStatuses as readonly string[]).includes(status));
   if (wrong.length > 0) throw new UsageError(`--status takes ${messageStatuses.join(', ')}; got ${wrong.join(', ')}`);
   return statuses as MessageStatus[];
+}
+
+/**
+ * Creates the output file (owner-only: it lists customers' addresses) and waits until it is
+ * open, so a folder that does not exist is one clear error before anything is fetched.
+ */
+async function openOutput(path: string): Promise<WriteStream> {
+  const file = createWriteStream(path, { mode: 0o600 });
+  try {
+    await once(file, 'open');
+  } catch (error) {
+    throw new Error(`cannot write ${path}: ${(error as Error).message}`);
+  }
+  return file;
 }
 
 /** Writes and waits when the stream is full, so a slow disk or pipe bounds what is held in memory. */
@@ -58,7 +73,16 @@ export const exportCommand: Command = async (args, io) => {
     throw new UsageError('--query replaces --status, --provider, --recipient, --tag, --since and --until: give one or the other');
   }
   const client = await connect(values, io);
-  const file = values.output ? createWriteStream(values.output) : undefined;
+  let file: WriteStream | undefined;
+  try {
+    file = values.output ? await openOutput(values.output) : undefined;
+  } catch (error) {
+    io.stderr.write(`export: ${(error as Error).message}\n`);
+    return EXIT_RUNTIME;
+  }
+  // A write error later (disk full) rejects the drain wait or `finished`; this listener only
+  // keeps it from also surfacing as an unhandled 'error' event that ends the process.
+  file?.on('error', () => {});
   const out = file ?? io.stdout;
   let rows = 0;
   try {
@@ -83,7 +107,7 @@ export const exportCommand: Command = async (args, io) => {
     if (format === 'json') await write(out, rows > 0 ? '\n]\n' : ']\n');
     if (file) {
       file.end();
-      await once(file, 'finish');
+      await finished(file);
     }
     io.stderr.write(`exported ${rows} message(s)${values.output ? ` to ${values.output}` : ''}\n`);
     return EXIT_OK;

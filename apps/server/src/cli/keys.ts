@@ -3,9 +3,17 @@ import { readConfig, resolveConfigSource } from '../config/source.js';
 import { type CliIo, type Command, EXIT_OK, parseFlags, println, UsageError } from './io.js';
 import { formatTable } from './output.js';
 
-const USAGE = `usage: mailroute keys create --name NAME [--scopes send,read,admin] [--tenant ID]
+const USAGE = `usage: mailroute keys create --name NAME [--scopes SCOPE,...] [--tenant ID]
        mailroute keys list [--tenant ID]
-       mailroute keys revoke KEY_ID`;
+       mailroute keys revoke KEY_ID
+
+scopes (default send):
+  send      send and cancel mail, in the key's tenant
+  read      read its tenant's mail, stats, provider health (no other tenant's ids or addresses)
+  admin     send and read, plus retry, suppressions and the tenant's keys (not operator keys)
+  operator  the whole service: provider states, full provider errors, alerts, processes,
+            every tenant's keys and senders; implies admin in its own tenant
+--tenant  the key's tenant (default: default)`;
 
 /**
  * Works on the database directly, not through the API: the operator needs it before any key

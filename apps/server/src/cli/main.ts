@@ -1,4 +1,5 @@
 import { ConfigError } from '../config/load.js';
+import { COMMAND_HELP, wantsHelp } from './help.js';
 import { type CliIo, type Command, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, UsageError } from './io.js';
 
 export const USAGE = `usage: mailroute <command> [options]
@@ -18,7 +19,9 @@ commands:
   export [--query Q] [--status S,...] [--provider P] [--recipient R] [--tag T] [--since T] [--until T]
          [--format csv|json] [--output FILE]
                                   the matching messages for customer support, through the API
-  keys create|list|revoke         manage API keys (directly on the database)
+  keys create|list|revoke         manage API keys (directly on the database; scopes send, read,
+                                  admin, operator: see mailroute keys)
+  senders list|set                the senders each tenant may use in from (directly on the database)
   providers                       provider health through the API
   providers enable|drain|disable|force-open NAME [--note TEXT]
                                   an operator decision every process obeys (see README)
@@ -32,6 +35,8 @@ options:
   --log-level LVL   serve/worker: trace, debug, info, warn, error (default info, or MAILROUTE_LOG_LEVEL)
   --url URL         send/retry/list/export/providers/alerts: the API (default MAILROUTE_URL, else server.host/port)
   --api-key KEY     send/retry/list/export/providers/alerts: default MAILROUTE_API_KEY
+
+\`mailroute <command> --help\` shows a command's options.
 
 exit codes: 0 ok, 1 runtime error, 2 usage or configuration error`;
 
@@ -48,6 +53,7 @@ const commands: Record<string, () => Promise<Command>> = {
   list: async () => (await import('./list.js')).listCommand,
   export: async () => (await import('./export.js')).exportCommand,
   keys: async () => (await import('./keys.js')).keysCommand,
+  senders: async () => (await import('./senders.js')).sendersCommand,
   providers: async () => (await import('./providers.js')).providersCommand,
   alerts: async () => (await import('./alerts.js')).alertsCommand,
   config: async () => async (args, io) => {
@@ -67,6 +73,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   if (!load) {
     io.stderr.write(`unknown command "${name}"\n\n${USAGE}\n`);
     return EXIT_USAGE;
+  }
+  const help = COMMAND_HELP[name];
+  if (help !== undefined && wantsHelp(args)) {
+    io.stdout.write(`${help}\n`);
+    return EXIT_OK;
   }
   try {
     return await (await load())(args, io);

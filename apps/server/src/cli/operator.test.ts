@@ -67,7 +67,10 @@ async function killAll(): Promise<void> {
 
 describe('mailroute providers <action>', () => {
   it('stores each state with its note; a wrong action, name or provider is a usage error', async () => {
-    const forced = await cli(['providers', 'force-open', 'sendgrid', '--note', 'status page: outage']);
+    const refused = await cli(['providers', 'force-open', 'sendgrid'], 'hotelAdmin');
+    expect(refused).toMatchObject({ code: 1, stderr: expect.stringMatching(/FORBIDDEN: .*lacks the operator scope/) });
+    expect(await api.store.listProviderStates()).toEqual([]);
+    const forced = await cli(['providers', 'force-open', 'sendgrid', '--note', 'status page: outage'], 'operator');
     expect(forced).toMatchObject({ code: 0, stdout: expect.stringMatching(/^sendgrid is now forced_open \(status page: outage\)/) });
     expect(await api.store.listProviderStates()).toMatchObject([
       { provider: 'sendgrid', state: 'forced_open', note: 'status page: outage' },
@@ -77,7 +80,7 @@ describe('mailroute providers <action>', () => {
       ['disable', 'disabled'],
       ['enable', 'enabled'],
     ] as const) {
-      expect((await cli(['providers', action, 'ses'])).code).toBe(0);
+      expect((await cli(['providers', action, 'ses'], 'operator')).code).toBe(0);
       expect((await api.store.listProviderStates()).find((record) => record.provider === 'ses')?.state).toBe(state);
     }
 
@@ -89,7 +92,7 @@ describe('mailroute providers <action>', () => {
       code: 2,
       stderr: expect.stringContaining('unknown providers action "pause"'),
     });
-    expect(await cli(['providers', 'drain', 'mailgun'])).toMatchObject({
+    expect(await cli(['providers', 'drain', 'mailgun'], 'operator')).toMatchObject({
       code: 2,
       stderr: expect.stringContaining('unknown provider mailgun'),
     });

@@ -48,14 +48,24 @@ const setStateCommand = async (action: Action, args: readonly string[], io: Para
   }
 };
 
+/** The longest window `providers.health` takes: 7 days. */
+export const MAX_WINDOW_MINUTES = 7 * 24 * 60;
+
+/** `--window` in whole minutes, from 1 to 7 days; anything else is a usage error that says so. */
+export function windowMinutes(text: string): number {
+  const minutes = /^\s*-?\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_WINDOW_MINUTES) {
+    throw new UsageError(`--window takes whole minutes from 1 to ${MAX_WINDOW_MINUTES} (7 days), got "${text}"`);
+  }
+  return minutes;
+}
+
 const listCommand: Command = async (args, io) => {
   const { values } = parseFlags(args, { ...remoteFlags, window: { type: 'string', default: '15' } });
-  const minutes = Number(values.window);
+  const minutes = windowMinutes(values.window ?? '15');
   const client = await connect(values, io);
   try {
-    const health = await client.providers.health.query(
-      Number.isFinite(minutes) && minutes > 0 ? { windowMs: minutes * 60_000 } : undefined,
-    );
+    const health = await client.providers.health.query({ windowMs: minutes * 60_000 });
     const rows = health.providers.map((provider) => [
       provider.name,
       provider.type ?? '-',
@@ -65,7 +75,7 @@ const listCommand: Command = async (args, io) => {
       percent(provider.recent.successRate),
       ms(provider.recent.latencyAvgMs),
       ms(provider.recent.latencyP95Ms),
-      provider.breakers.length === 0 ? '-' : `${provider.openIn}/${provider.breakers.length}`,
+      provider.liveIn === 0 ? '-' : `${provider.openIn}/${provider.liveIn}`,
       provider.recent.lastError
         ? `${provider.recent.lastError.errorCode ?? ''}${provider.recent.lastError.statusCode ? ` (${provider.recent.lastError.statusCode})` : ''} ${new Date(provider.recent.lastError.at).toISOString()}`.trim()
         : '-',

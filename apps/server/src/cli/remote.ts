@@ -20,14 +20,47 @@ export async function connect(
   io: CliIo,
 ): Promise<MailrouteClient> {
   const apiKey = values['api-key'] ?? io.env.MAILROUTE_API_KEY;
-  if (!apiKey) throw new UsageError('no API key: pass --api-key or set MAILROUTE_API_KEY (the first admin key is printed at first start)');
+  if (!apiKey)
+    throw new UsageError(
+      'no API key: pass --api-key or set MAILROUTE_API_KEY (the first start prints the first admin key on a terminal, else writes it to data/admin-key.txt)',
+    );
   let url = values.url ?? io.env.MAILROUTE_URL;
   if (!url) {
     const { server } = (await readConfig(resolveConfigSource(values.config, io.env), io.env)).config;
     const host = server.host === '0.0.0.0' || server.host === '::' ? '127.0.0.1' : server.host;
     url = `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`;
   }
-  return createMailrouteClient({ url, apiKey, timeoutMs: 30_000 });
+  return createMailrouteClient({ url, apiKey, timeoutMs: 30_000, fetch: explainedFetch(url) });
+}
+
+/**
+ * Node's fetch says only `fetch failed` when the server cannot be reached; the reason
+ * (ECONNREFUSED, ENOTFOUND, a timeout) is in its cause. The CLI says where and why.
+ */
+function explainedFetch(url: string): typeof globalThis.fetch {
+  return async (input, init) => {
+    try {
+      return await globalThis.fetch(input, init);
+    } catch (error) {
+      const name = error instanceof Error ? error.name : '';
+      if (name === 'TimeoutError' || name === 'AbortError') {
+        throw new Error(`no answer from the API at ${url}: ${networkCause(error)}`, { cause: error });
+      }
+      throw new Error(`cannot reach the API at ${url}: ${networkCause(error)} (is mailroute serving there? --url or MAILROUTE_URL)`, {
+        cause: error,
+      });
+    }
+  };
+}
+
+/** The innermost reason of a network failure: undici nests it in `cause`, or in `errors` when every address failed. */
+export function networkCause(error: unknown): string {
+  let reason: unknown = error;
+  while (reason instanceof Error && reason.cause instanceof Error) reason = reason.cause;
+  if (reason instanceof AggregateError && reason.errors.length > 0) {
+    return [...new Set(reason.errors.map((inner) => (inner instanceof Error ? inner.message : String(inner))))].join('; ');
+  }
+  return reason instanceof Error ? reason.message : String(reason);
 }
 
 interface ApiErrorShape {

@@ -76,7 +76,7 @@ export const retryCommand: Command = async (args, io) => {
 
     const bar = progressBar(io.stdout, preview.requeued, 'requeueing');
     let requeued = 0;
-    const kept: Record<KeptBackReason, number> = { suppressed: 0, provider_has_it: 0, not_retryable: 0 };
+    const kept: Record<KeptBackReason, number> = { suppressed: 0, sender_not_allowed: 0, provider_has_it: 0, not_retryable: 0 };
     for await (const chunk of ids.length > 0 ? chunks(ids) : pages(client, filter)) {
       const report = await client.mail.retry.mutate({ ids: chunk, reason });
       requeued += report.requeued;
@@ -98,6 +98,7 @@ const LISTED = 20;
 
 const reasonText: Record<KeptBackReason, string> = {
   suppressed: 'a recipient is suppressed',
+  sender_not_allowed: 'the sender is no longer allowed',
   provider_has_it: 'a provider already has it',
   not_retryable: 'no longer failed or dead',
 };
@@ -110,7 +111,12 @@ function keptBackText(counts: Readonly<Record<KeptBackReason, number>>): string 
 }
 
 function whyKept(kept: KeptBackMessage): string {
-  const facts = [...(kept.addresses ?? []), ...(kept.evidence ?? []), ...(kept.status ? [`now ${kept.status}`] : [])];
+  const facts = [
+    ...(kept.addresses ?? []),
+    ...(kept.sender ? [kept.sender] : []),
+    ...(kept.evidence ?? []),
+    ...(kept.status ? [`now ${kept.status}`] : []),
+  ];
   return `${reasonText[kept.reason]}${facts.length > 0 ? ` (${facts.join(', ')})` : ''}`;
 }
 

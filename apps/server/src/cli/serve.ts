@@ -1,8 +1,12 @@
+import { resolve } from 'node:path';
 import { readConfig, resolveConfigSource } from '../config/source.js';
 import { createLogger } from '../logging.js';
 import { watchConfigFile } from '../runtime/config-watch.js';
 import { type Role, roles, type Service, startService } from '../runtime/service.js';
 import { type Command, EXIT_OK, parseFlags, UsageError } from './io.js';
+
+/** Where a non-interactive first start writes the drawn admin key, relative to the working directory. */
+export const FIRST_ADMIN_KEY_FILE = 'data/admin-key.txt';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
@@ -30,11 +34,21 @@ export function serveCommand(fixedRole?: Role): Command {
     let service: Service | undefined;
     let reloadWanted = false;
     const reload = () => {
-      if (service) void service.reload();
+      // reload() reports its own failures; this catches what could escape it (a failing logger).
+      if (service) service.reload().catch((error: unknown) => logger.error({ err: error }, 'configuration reload failed'));
       else reloadWanted = true;
     };
-    // Installed before the (possibly long) start: SIGHUP's default action would end the process.
+    // Installed before the (possibly long) start: SIGHUP's default action would end the process,
+    // and a SIGTERM during the start would end it without the graceful stop.
     process.on('SIGHUP', reload);
+    let onSignal: (signal: string) => void = () => {};
+    const signalled = new Promise<string>((resolve) => {
+      onSignal = resolve;
+    });
+    const onTerm = () => onSignal('SIGTERM');
+    const onInt = () => onSignal('SIGINT');
+    process.once('SIGTERM', onTerm);
+    process.once('SIGINT', onInt);
     const stopWatching = watchConfigFile(source.path, reload, (error) =>
       logger.warn({ err: error }, 'cannot watch the configuration file; SIGHUP still reloads it'),
     );
@@ -43,23 +57,26 @@ export function serveCommand(fixedRole?: Role): Command {
         role,
         config,
         source,
+        fromFile,
         env: io.env,
         logger,
         adminKey: io.env.MAILROUTE_ADMIN_KEY || undefined,
         print: (text) => io.stdout.write(text),
+        // Not a terminal: whatever reads standard output (journald, a container runtime, a log
+        // shipper) would keep the key, so it goes to a file only the service's user can read.
+        adminKeyFile: io.stdout.isTTY ? undefined : resolve(FIRST_ADMIN_KEY_FILE),
         listen: listenFlags(values.host, values.port),
       });
     } catch (error) {
       stopWatching();
       process.off('SIGHUP', reload);
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
       throw error;
     }
     if (reloadWanted) reload();
 
-    const signal = await new Promise<string>((resolve) => {
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-      process.once('SIGINT', () => resolve('SIGINT'));
-    });
+    const signal = await signalled;
     logger.info({ signal }, 'stopping: no new requests; finishing requests and sends in flight');
     const force = (again: string) => {
       logger.warn({ signal: again }, 'second signal: exiting without waiting (leases expire and other workers resend)');

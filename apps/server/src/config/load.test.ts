@@ -60,6 +60,27 @@ unknown: 1
     expect(message).toMatch(/unknown/);
   });
 
+  it('validates the edge: timeouts positive and headers within the request timeout, CORS origins exact', () => {
+    const refusal = (text: string) => {
+      try {
+        parseConfig(text, {});
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    };
+    expect(refusal('server: { timeouts: { bodyIdleMs: 0 } }')).toMatch(/server\.timeouts\.bodyIdleMs/);
+    expect(refusal('server: { timeouts: { headersMs: 20000, requestMs: 10000 } }')).toMatch(
+      /server\.timeouts\.headersMs.*may not be longer than requestMs/,
+    );
+    for (const origin of ['"*"', 'null', 'https://app.example.com/', 'https://app.example.com/path']) {
+      expect(refusal(`server: { cors: { origins: [${origin}] } }`)).toMatch(/server\.cors\.origins\.0/);
+    }
+    const config = parseConfig('server: { cors: { origins: ["https://app.example.com", "http://localhost:5173"] } }', {});
+    expect(config.server.cors.origins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    expect(parseConfig('', {}).server.timeouts).toEqual({ headersMs: 10_000, bodyIdleMs: 30_000, requestMs: 300_000, keepAliveMs: 72_000 });
+  });
+
   it('refuses duplicate provider names and routing entries for unknown providers', () => {
     const text = `
 providers:
@@ -83,6 +104,26 @@ ${routing}
       /capacity 120 of provider "b"/,
     );
     expect(parseConfig(text('routing: { breaker: { capacity: 150 } }'), {}).worker.concurrency).toBe(150);
+  });
+
+  it('refuses a shutdown grace shorter than the longest send (every provider timeout in turn), naming both settings', () => {
+    const text = (worker: string) => `
+providers:
+  - { type: capture, name: a }
+  - { type: capture, name: b }
+routing: { breaker: { timeoutMs: 10000 }, providerBreakers: { b: { timeoutMs: 25000 } } }
+${worker}
+`;
+    expect(() => parseConfig(text(''), {})).toThrow(
+      /worker\.shutdownGraceMs 30000 is shorter than the longest send, 35000 ms \(routing\.breaker\.timeoutMs or routing\.providerBreakers\.<name>\.timeoutMs of every provider in turn: a 10000 \+ b 25000\)/,
+    );
+    expect(() => parseConfig(text('worker: { shutdownGraceMs: 34999 }'), {})).toThrow(/at least 35000/);
+    expect(parseConfig(text('worker: { shutdownGraceMs: 35000 }'), {}).worker.shutdownGraceMs).toBe(35_000);
+    // The defaults fit three providers at the default timeout.
+    expect(
+      parseConfig('providers: [{ type: capture, name: a }, { type: capture, name: b }, { type: capture, name: c }]', {}).worker
+        .shutdownGraceMs,
+    ).toBe(30_000);
   });
 
   it('refuses text that is not YAML or JSON', () => {

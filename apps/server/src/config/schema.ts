@@ -63,20 +63,55 @@ const workerSchema = z.strictObject({
   idlePollMs: z.number().int().positive().default(1_000),
   /** How often operator overrides (disable / drain) are re-read from the database. */
   overridesRefreshMs: z.number().int().positive().default(2_000),
-  /** On shutdown, how long sends in flight may take to finish before their leases are left to expire. */
+  /**
+   * On shutdown, how long sends in flight may take to finish; at least the longest send (every
+   * provider's timeout in turn). One still unanswered then is recorded as ambiguous.
+   */
   shutdownGraceMs: z.number().int().min(0).default(30_000),
 });
 
 const rateLimitSchema = z.strictObject({
   enabled: z.boolean().default(true),
-  /** Requests per minute per API key (per client address for requests without one). */
+  /** Requests per minute per valid API key; requests without a valid key count per client address. */
   perMinute: z.number().int().positive().default(6_000),
+  /** Messages per minute per API key, across `mail.send` (one each) and `mail.sendBatch` (one per message). */
+  messagesPerMinute: z.number().int().positive().default(60_000),
+});
+
+const timeoutsSchema = z
+  .strictObject({
+    /** From the first byte of a request to the end of its headers (slow-header clients). */
+    headersMs: z.number().int().positive().default(10_000),
+    /** A request body that receives no byte for this long is cut (the connection is closed). */
+    bodyIdleMs: z.number().int().positive().default(30_000),
+    /** The whole request, headers and body, however steadily it trickles in. */
+    requestMs: z.number().int().positive().default(300_000),
+    /** An idle keep-alive connection is closed after this; longer than common load balancers' idle timeout (60 s), so they close first. */
+    keepAliveMs: z.number().int().positive().default(72_000),
+  })
+  // Node refuses a headers timeout longer than the request timeout.
+  .refine((timeouts) => timeouts.headersMs <= timeouts.requestMs, {
+    message: 'headersMs may not be longer than requestMs',
+    path: ['headersMs'],
+  });
+
+const corsSchema = z.strictObject({
+  /** Browser origins (`https://app.example.com`) allowed to call the API; empty: no CORS headers at all. */
+  origins: z
+    .array(
+      z.url().refine((origin) => URL.canParse(origin) && new URL(origin).origin === origin, {
+        message: 'an origin is scheme://host[:port] with no path, e.g. https://app.example.com',
+      }),
+    )
+    .default([]),
 });
 
 /** A 10 MB message in base64 inside JSON is about 13.4 MB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 15 * 1024 * 1024;
 /** About four largest bodies: each costs several times its size while parsed and stored. */
 export const DEFAULT_BODY_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
+/** Enough to answer requests without a valid key (they are refused anyway), never enough to matter. */
+export const DEFAULT_ANONYMOUS_BYTES_IN_FLIGHT = 1024 * 1024;
 
 const serverSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
@@ -84,14 +119,21 @@ const serverSchema = z.strictObject({
   port: z.number().int().min(0).max(65_535).default(3000),
   bodyLimitBytes: z.number().int().positive().default(DEFAULT_BODY_LIMIT_BYTES),
   /** Request bodies held at once across requests; more get 503 with Retry-After (one request always fits). */
+  /** Bodies of requests with a valid API key held at once; more get 503 with Retry-After (one request always fits). */
   bodyBytesInFlight: z.number().int().positive().default(DEFAULT_BODY_BYTES_IN_FLIGHT),
+  /** Bodies of requests without a valid API key held at once (webhooks excepted); a body that does not fit is refused with 401 unread. */
+  anonymousBytesInFlight: z.number().int().positive().default(DEFAULT_ANONYMOUS_BYTES_IN_FLIGHT),
+  timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
   rateLimit: rateLimitSchema.default(rateLimitSchema.parse({})),
+  cors: corsSchema.default(corsSchema.parse({})),
   /** Behind a reverse proxy: take the client address from X-Forwarded-For (for rate limits and logs). */
   trustProxy: z.boolean().default(false),
 });
 
 /** A SendGrid batch of 1,000 events is about 1 MB; SNS messages are at most 256 KB. */
 export const DEFAULT_WEBHOOK_BODY_LIMIT_BYTES = 5 * 1024 * 1024;
+/** Four of the largest webhook bodies: a provider's burst never takes the API's budget, nor the API's a provider's. */
+export const DEFAULT_WEBHOOK_BYTES_IN_FLIGHT = 4 * DEFAULT_WEBHOOK_BODY_LIMIT_BYTES;
 
 const webhooksSchema = z.strictObject({
   /** A signed SendGrid request older (or further ahead) than this is refused as a replay. */
@@ -100,6 +142,8 @@ const webhooksSchema = z.strictObject({
   maxEventsPerRequest: z.number().int().positive().default(5_000),
   /** Largest webhook request body; larger gets 413. */
   bodyLimitBytes: z.number().int().positive().default(DEFAULT_WEBHOOK_BODY_LIMIT_BYTES),
+  /** Webhook bodies held at once, apart from the API's; more get 503 with Retry-After (one request always fits). */
+  bodyBytesInFlight: z.number().int().positive().default(DEFAULT_WEBHOOK_BYTES_IN_FLIGHT),
 });
 
 const healthSchema = z.strictObject({
@@ -225,7 +269,35 @@ export const configSchema = z
         });
       }
     }
+    // A send cut by the shutdown is recorded as ambiguous and may reach the recipient twice:
+    // the grace must let the longest send (every provider's timeout in turn) finish.
+    const timeouts = providerTimeouts(config);
+    const longest = longestSendMs(config);
+    if (config.worker.shutdownGraceMs < longest) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['worker', 'shutdownGraceMs'],
+        message: `worker.shutdownGraceMs ${config.worker.shutdownGraceMs} is shorter than the longest send, ${longest} ms (routing.breaker.timeoutMs or routing.providerBreakers.<name>.timeoutMs of every provider in turn: ${timeouts.map(([name, timeoutMs]) => `${name} ${timeoutMs}`).join(' + ')}): a stop would cut sends that may reach the recipient; raise worker.shutdownGraceMs to at least ${longest} or lower the timeouts`,
+      });
+    }
   });
 
 export type MailrouteConfig = z.output<typeof configSchema>;
 export type MailrouteConfigInput = z.input<typeof configSchema>;
+
+/** Each provider's call timeout, in configured order. */
+export function providerTimeouts(config: Pick<MailrouteConfig, 'providers' | 'routing'>): (readonly [string, number])[] {
+  const { routing } = config;
+  return config.providers.map(
+    (provider) =>
+      [
+        provider.name,
+        routing.providerBreakers[provider.name]?.timeoutMs ?? routing.breaker.timeoutMs ?? defaultBreakerOptions.timeoutMs,
+      ] as const,
+  );
+}
+
+/** The longest one send can take on this configuration: each provider in turn up to its timeout. */
+export function longestSendMs(config: Pick<MailrouteConfig, 'providers' | 'routing'>): number {
+  return providerTimeouts(config).reduce((total, [, timeoutMs]) => total + timeoutMs, 0);
+}

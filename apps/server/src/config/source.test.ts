@@ -24,7 +24,10 @@ describe('configuration source', () => {
       port: 3000,
       bodyLimitBytes: 15 * 1024 * 1024,
       bodyBytesInFlight: 64 * 1024 * 1024,
-      rateLimit: { enabled: true, perMinute: 6000 },
+      anonymousBytesInFlight: 1024 * 1024,
+      timeouts: { headersMs: 10_000, bodyIdleMs: 30_000, requestMs: 300_000, keepAliveMs: 72_000 },
+      rateLimit: { enabled: true, perMinute: 6000, messagesPerMinute: 60_000 },
+      cors: { origins: [] },
       trustProxy: false,
     });
     const fallback = withCaptureFallback(loaded.config, cwd);

@@ -1,15 +1,26 @@
-import { type ApiDependencies, apiResponseMeta, appRouter, CSRF_HEADER, createContextFactory } from '@mailroute/api';
+import {
+  type ApiDependencies,
+  apiResponseMeta,
+  appRouter,
+  CSRF_HEADER,
+  createContextFactory,
+  createKeyCache,
+  retryAfterOf,
+} from '@mailroute/api';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import { DEFAULT_WEBHOOK_BODY_LIMIT_BYTES, type MailrouteConfig } from '../config/schema.js';
+import { DEFAULT_WEBHOOK_BODY_LIMIT_BYTES, DEFAULT_WEBHOOK_BYTES_IN_FLIGHT, type MailrouteConfig } from '../config/schema.js';
 import { registerBodyBudget } from './body-budget.js';
+import { registerCallerIdentification } from './caller.js';
+import { registerCors } from './cors.js';
 import { registerDashboard } from './dashboard.js';
 import { drainRequest, edgeCodeOf, sendEdgeError } from './errors.js';
 import type { ServiceMetrics } from './metrics.js';
 import { registerMetricsRoute } from './metrics-route.js';
-import { registerRateLimit } from './rate-limit.js';
+import { createMessageQuota, registerRateLimit } from './rate-limit.js';
 import type { Readiness } from './readiness.js';
+import { registerBodyIdleTimeout, serverTimeoutOptions } from './timeouts.js';
 import { registerWebhookRoutes } from './webhooks.js';
 
 export interface HttpAppOptions {
@@ -26,11 +37,13 @@ export interface HttpAppOptions {
   readonly dashboard?: boolean;
   /** Where the console's built files are; default apps/dashboard/dist. */
   readonly dashboardDir?: string;
+  /** Webhook bodies held at once (`webhooks.bodyBytesInFlight`). */
+  readonly webhookBytesInFlight?: number;
 }
 
 type AppRouter = typeof appRouter;
 
-/** Fastify with tRPC at /trpc, provider webhooks at /webhooks, /healthz and /readyz, the console at /dashboard/, body limits and per-key rate limits. */
+/** Fastify with tRPC at /trpc, provider webhooks at /webhooks, /healthz and /readyz, the console at /dashboard/, body budgets, timeouts and per-key rate limits. */
 export async function createHttpApp({
   settings,
   logger,
@@ -41,8 +54,10 @@ export async function createHttpApp({
   webhookBodyLimitBytes = DEFAULT_WEBHOOK_BODY_LIMIT_BYTES,
   dashboard = true,
   dashboardDir,
+  webhookBytesInFlight = DEFAULT_WEBHOOK_BYTES_IN_FLIGHT,
 }: HttpAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    ...serverTimeoutOptions(settings.timeouts),
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: settings.bodyLimitBytes,
     trustProxy: settings.trustProxy,
@@ -84,8 +99,27 @@ export async function createHttpApp({
     sendEdgeError(request, reply, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
   );
 
+  await registerCors(app, settings.cors.origins);
+  // Hook order: a CORS preflight is answered first; then the key is identified (onRequest); the
+  // rate limit applies by key or address (the plugin's route-level onRequest, after app-level
+  // ones); only then is a body budget reserved (preParsing) and the body read under its idle timeout.
+  const keys = createKeyCache(api.store);
+  registerCallerIdentification(app, keys);
   await registerRateLimit(app, settings.rateLimit);
-  registerBodyBudget(app, settings.bodyBytesInFlight, settings.bodyLimitBytes);
+  registerBodyIdleTimeout(app, settings.timeouts.bodyIdleMs);
+  registerBodyBudget(app, {
+    authenticated: {
+      budgetBytes: settings.bodyBytesInFlight,
+      bodyLimitBytes: settings.bodyLimitBytes,
+      setting: 'server.bodyBytesInFlight',
+    },
+    anonymous: {
+      budgetBytes: settings.anonymousBytesInFlight,
+      bodyLimitBytes: settings.bodyLimitBytes,
+      setting: 'server.anonymousBytesInFlight',
+    },
+    webhooks: { budgetBytes: webhookBytesInFlight, bodyLimitBytes: webhookBodyLimitBytes, setting: 'webhooks.bodyBytesInFlight' },
+  });
 
   app.get('/healthz', { config: { rateLimit: false } }, async () => ({ status: 'ok', role }));
   app.get('/readyz', { config: { rateLimit: false } }, async (_request, reply) => {
@@ -97,7 +131,10 @@ export async function createHttpApp({
   if (metrics) registerMetricsRoute(app, metrics);
   if (dashboard) await registerDashboard(app, dashboardDir);
 
-  const createContext = createContextFactory(api);
+  const createContext = createContextFactory(
+    settings.rateLimit.enabled ? { ...api, messageQuota: createMessageQuota(settings.rateLimit.messagesPerMinute) } : api,
+    keys,
+  );
   const trpcOptions: FastifyTRPCPluginOptions<AppRouter>['trpcOptions'] = {
     router: appRouter,
     createContext: ({ req }) =>
@@ -107,8 +144,16 @@ export async function createHttpApp({
         csrf: req.headers[CSRF_HEADER] !== undefined,
         // Fastify reads X-Forwarded-Proto only with server.trustProxy.
         secure: req.protocol === 'https',
+        ...(req.caller ? { caller: req.caller } : {}),
       }),
-    responseMeta: apiResponseMeta,
+    responseMeta: ({ ctx, errors }) => {
+      const waits = errors.map(retryAfterOf).filter((seconds) => seconds !== undefined);
+      const headers = {
+        ...apiResponseMeta({ ctx }).headers,
+        ...(waits.length > 0 ? { 'retry-after': String(Math.max(...waits)) } : {}),
+      };
+      return Object.keys(headers).length > 0 ? { headers } : {};
+    },
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'api procedure failed');
     },

@@ -8,6 +8,7 @@ type TrpcCodeKey = keyof typeof TRPC_ERROR_CODES_BY_KEY;
 const edgeCodes = {
   PAYLOAD_TOO_LARGE: { status: 413, trpc: 'PAYLOAD_TOO_LARGE' },
   RATE_LIMITED: { status: 429, trpc: 'TOO_MANY_REQUESTS' },
+  UNAUTHENTICATED: { status: 401, trpc: 'UNAUTHORIZED' },
   UNSUPPORTED_REQUEST: { status: 415, trpc: 'UNSUPPORTED_MEDIA_TYPE' },
   INVALID_INPUT: { status: 400, trpc: 'BAD_REQUEST' },
   NOT_FOUND: { status: 404, trpc: 'NOT_FOUND' },
@@ -18,13 +19,15 @@ const edgeCodes = {
 export type EdgeCode = keyof typeof edgeCodes;
 
 /**
- * Refusals by the HTTP layer (body limit, rate limit) reach tRPC callers in tRPC's own error
+ * Refusals by the HTTP layer (body limits and budgets, rate limit) reach tRPC callers in tRPC's own error
  * shape, so the typed client reads `error.data.code` (`RATE_LIMITED`, ...) as for any API
  * error; a batch gets the same error for every call. Other paths get plain JSON.
  */
 export function sendEdgeError(request: FastifyRequest, reply: FastifyReply, code: EdgeCode, message: string): FastifyReply {
   const { status, trpc } = edgeCodes[code];
   reply.code(status);
+  // A body left unread (refused before it was read) is not waited for: the connection ends with the answer.
+  if (request.raw.complete === false) reply.header('connection', 'close');
   if (!request.url.startsWith('/trpc/')) return reply.send({ statusCode: status, code, message });
   const path = request.url.slice('/trpc/'.length).split('?')[0];
   return reply.send({

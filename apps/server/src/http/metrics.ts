@@ -1,6 +1,7 @@
 import { type BreakerState, type MessageStatus, messageStatuses, type Router, unsentStatuses } from '@mailroute/core';
 import { alertKinds, type MailStore, type ProcessHeartbeat } from '@mailroute/store';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { ReloadResult } from '../runtime/reload.js';
 
 export interface MetricsOptions {
   readonly store: MailStore;
@@ -23,6 +24,8 @@ export interface ServiceMetrics {
   readonly registry: Registry;
   /** Counts this router's attempts, failovers, skips and breaker changes (each router a reload builds too). */
   observeRouter(router: Router): void;
+  /** Counts a configuration reload's outcome: a rejected file shows until a valid one is in force. */
+  observeConfigReload(result: ReloadResult): void;
   /** Reads the database-derived figures, then renders every metric in the Prometheus text format. */
   render(): Promise<{ readonly contentType: string; readonly body: string }>;
 }
@@ -92,6 +95,18 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
       }
     },
   });
+
+  const reloadFailures = new Counter({
+    name: 'mailroute_config_reload_failures_total',
+    help: 'Configuration reloads this process rejected (file missing, unreadable or invalid; no providers left); the previous configuration stayed in force.',
+    registers,
+  });
+  const configValid = new Gauge({
+    name: 'mailroute_config_valid',
+    help: "Whether this process's last configuration read was valid and is in force (1), or was rejected and an older configuration still runs (0).",
+    registers,
+  });
+  configValid.set(1);
 
   new Gauge({
     name: 'mailroute_database_up',
@@ -214,6 +229,10 @@ export function createServiceMetrics(options: MetricsOptions): ServiceMetrics {
       router.on('failover', (event) => failovers.inc({ from: event.from }));
       router.on('skip', (event) => skips.inc({ provider: event.provider, code: event.error.code }));
       router.on('breaker', (event) => transitions.inc({ provider: event.provider, state: event.state }));
+    },
+    observeConfigReload(result) {
+      if (result.status === 'rejected') reloadFailures.inc();
+      configValid.set(result.status === 'rejected' ? 0 : 1);
     },
     async render() {
       if (databaseRegisters.length > 0) snapshot = await readSnapshot();

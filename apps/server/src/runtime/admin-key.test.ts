@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createStore, type MailStore } from '@mailroute/store';
 import { createSqliteFile } from '@mailroute/store/testing';
@@ -39,7 +42,7 @@ describe('first admin key', () => {
   it('is drawn and printed once, outside the structured log, when the database has no key', async () => {
     await ensureFirstAdminKey(store, { logger: logger(), print });
     const key = /\n {4}(mr_\S+)\n/.exec(printed)?.[1] ?? '';
-    expect((await store.authenticateApiKey(key))?.scopes).toEqual(['send', 'read', 'admin']);
+    expect((await store.authenticateApiKey(key))?.scopes).toEqual(['send', 'read', 'admin', 'operator']);
     expect(logged).toContain('first admin key created');
     expect(logged).not.toContain(key);
 
@@ -53,7 +56,11 @@ describe('first admin key', () => {
     const providedKey = `mr_${'k'.repeat(40)}`;
     await ensureFirstAdminKey(store, { providedKey, logger: logger(), print });
     expect(printed).toBe('');
-    expect((await store.authenticateApiKey(providedKey))?.name).toBe('first admin key');
+    expect(await store.authenticateApiKey(providedKey)).toMatchObject({
+      name: 'first admin key',
+      tenantId: 'default',
+      scopes: ['send', 'read', 'admin', 'operator'],
+    });
     expect(logged).not.toContain(providedKey);
 
     await ensureFirstAdminKey(store, { providedKey: `mr_${'z'.repeat(40)}`, logger: logger(), print });
@@ -74,5 +81,22 @@ describe('first admin key', () => {
     expect(String(error)).toContain('MAILROUTE_ADMIN_KEY must start with mr_');
     expect(String(error)).not.toContain('hunter2');
     expect(await store.listApiKeys()).toHaveLength(0);
+  });
+
+  it('goes to an owner-only file, named in the log, when standard output is not a terminal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mailroute-admin-key-'));
+    try {
+      const keyFile = join(dir, 'data', 'admin-key.txt');
+      await ensureFirstAdminKey(store, { logger: logger(), print, keyFile });
+      expect(printed).toBe('');
+      const key = readFileSync(keyFile, 'utf8').trim();
+      expect((await store.authenticateApiKey(key))?.name).toBe('first admin key');
+      expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+      expect(statSync(join(dir, 'data')).mode & 0o777).toBe(0o700);
+      expect(logged).toContain(`"file":"${keyFile}"`);
+      expect(logged).not.toContain(key);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

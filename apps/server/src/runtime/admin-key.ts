@@ -1,3 +1,5 @@
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { apiKeyScopes, isStoreError, type MailStore } from '@mailroute/store';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
@@ -6,8 +8,13 @@ export interface FirstAdminKeyOptions {
   /** `MAILROUTE_ADMIN_KEY`, read by the CLI: the operator's own secret, stored as its hash. */
   readonly providedKey?: string | undefined;
   readonly logger: Logger;
-  /** Where a drawn key is shown once: standard output, never the structured log. */
+  /** Where a drawn key is shown once on an interactive terminal: standard output, never the structured log. */
   readonly print: (text: string) => void;
+  /**
+   * Set when standard output is not a terminal (a service manager, a container, a log
+   * shipper reads it): a drawn key is written to this owner-only file instead of printed.
+   */
+  readonly keyFile?: string | undefined;
 }
 
 const ADMIN_KEY_NAME = 'first admin key';
@@ -32,7 +39,7 @@ export function firstKeyBanner(key: string): string {
  * start takes the operator's key from the environment, or draws one and prints it once.
  * Revoked keys count as keys: revoking the last one does not mint a new admin key.
  */
-export async function ensureFirstAdminKey(store: MailStore, { providedKey, logger, print }: FirstAdminKeyOptions): Promise<void> {
+export async function ensureFirstAdminKey(store: MailStore, { providedKey, logger, print, keyFile }: FirstAdminKeyOptions): Promise<void> {
   const existing = await store.listApiKeys();
   if (existing.length > 0) {
     if (providedKey) logger.info('MAILROUTE_ADMIN_KEY ignored: the database already has API keys');
@@ -53,6 +60,21 @@ export async function ensureFirstAdminKey(store: MailStore, { providedKey, logge
     return;
   }
   const created = await store.createApiKey({ name: ADMIN_KEY_NAME, scopes });
-  print(firstKeyBanner(created.key));
-  logger.info({ keyId: created.id, prefix: created.prefix }, 'first admin key created and printed once on standard output');
+  if (keyFile === undefined) {
+    print(firstKeyBanner(created.key));
+    logger.info({ keyId: created.id, prefix: created.prefix }, 'first admin key created and printed once on standard output');
+    return;
+  }
+  await writeOwnerOnly(keyFile, `${created.key}\n`);
+  logger.warn(
+    { keyId: created.id, prefix: created.prefix, file: keyFile },
+    `first admin key created and written to ${keyFile} (owner-only); store it elsewhere and delete the file`,
+  );
+}
+
+/** Mode 0600 in a 0700 folder; chmod too, since a file left by an earlier install keeps its old mode. */
+async function writeOwnerOnly(file: string, text: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  await writeFile(file, text, { mode: 0o600 });
+  await chmod(file, 0o600);
 }

@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { withCaptureFallback } from '../config/capture-fallback.js';
 import { parseConfig } from '../config/load.js';
 import type { MailrouteConfig } from '../config/schema.js';
 import { createReloader } from './reload.js';
@@ -29,7 +30,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function reloader() {
+function reloader(start: { fromFile?: boolean; capturing?: boolean; explicit?: boolean } = {}) {
   const logger = pino(
     new Writable({
       write(chunk, _encoding, done) {
@@ -39,8 +40,10 @@ function reloader() {
     }),
   );
   return createReloader({
-    source: { path, explicit: true },
+    source: { path, explicit: start.explicit ?? true },
     env: {},
+    fromFile: start.fromFile ?? true,
+    capturing: start.capturing ?? false,
     logger,
     current: () => current,
     prepare: (raw) => raw,
@@ -90,5 +93,64 @@ describe('configuration reloader', () => {
     writeFileSync(path, yaml(['b', 'a']));
     const results = await Promise.all([reload(), reload()]);
     expect(results).toEqual([{ status: 'reloaded', providers: ['b', 'a'] }, { status: 'unchanged' }]);
+  });
+
+  it('keeps real providers when the file disappears or cannot be read, saying why', async () => {
+    const reload = reloader({ explicit: false });
+    rmSync(path);
+    const missing = await reload();
+    expect(missing.status).toBe('rejected');
+    expect(missing.status === 'rejected' && missing.error).toMatch(/^cannot read configuration file .*mailroute\.yaml: ENOENT/);
+    mkdirSync(path);
+    expect((await reload()).status).toBe('rejected');
+    rmSync(path, { recursive: true });
+    writeFileSync(path, yaml(['b', 'a']));
+    expect(await reload()).toEqual({ status: 'reloaded', providers: ['b', 'a'] });
+    expect(applied).toHaveLength(1);
+    expect(logged.match(/configuration rejected; the previous configuration stays in force/g)).toHaveLength(2);
+  });
+
+  it('never switches a process with real providers to the capture fallback', async () => {
+    const reload = reloader();
+    writeFileSync(path, 'providers: []\n');
+    const emptied = await reload();
+    expect(emptied.status === 'rejected' && emptied.error).toMatch(
+      /^no providers configured: a running process does not switch to the capture provider/,
+    );
+    expect(applied).toEqual([]);
+  });
+
+  it('lets a process on the embedded defaults pick up a file created later, and keep it once it had one', async () => {
+    rmSync(path);
+    current = withCaptureFallback(parseConfig('', {})).config;
+    const reload = reloader({ explicit: false, fromFile: false, capturing: true });
+    expect(await reload()).toEqual({ status: 'unchanged' });
+    writeFileSync(path, yaml(['a']));
+    expect(await reload()).toEqual({ status: 'reloaded', providers: ['a'] });
+    rmSync(path);
+    expect((await reload()).status).toBe('rejected');
+    expect(current.providers.map((provider) => provider.name)).toEqual(['a']);
+  });
+
+  it('tells every outcome to its listener', async () => {
+    const results: string[] = [];
+    const logger = pino({ enabled: false });
+    const reload = createReloader({
+      source: { path, explicit: false },
+      env: {},
+      logger,
+      fromFile: true,
+      capturing: false,
+      current: () => current,
+      prepare: (raw) => raw,
+      async apply(next) {
+        current = next;
+      },
+      onResult: (result) => results.push(result.status),
+    });
+    await reload();
+    rmSync(path);
+    await reload();
+    expect(results).toEqual(['unchanged', 'rejected']);
   });
 });

@@ -27,12 +27,16 @@ export interface ServiceOptions {
   readonly config: MailrouteConfig;
   /** Re-read on `reload()`. */
   readonly source: ConfigSource;
+  /** Whether `config` was read from `source` (default) or is the embedded defaults (no file yet). */
+  readonly fromFile?: boolean;
   readonly env: Env;
   readonly logger: Logger;
   /** The first admin key from the environment (`MAILROUTE_ADMIN_KEY`). */
   readonly adminKey?: string | undefined;
-  /** Shows a drawn first admin key once (standard output). */
+  /** Shows a drawn first admin key once (standard output of an interactive terminal). */
   readonly print: (text: string) => void;
+  /** When standard output is not a terminal: the owner-only file a drawn first admin key goes to instead. */
+  readonly adminKeyFile?: string | undefined;
   /** Command-line `--host` / `--port`, over `server.host` / `server.port`. */
   readonly listen?: { readonly host?: string; readonly port?: number };
   /** Where SNS signing certificates come from; HTTPS from SNS hosts (cached) by default. Tests inject their own. */
@@ -105,6 +109,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       ...(metrics && config.metrics.port === undefined ? { metrics } : {}),
       webhookBodyLimitBytes: config.webhooks.bodyLimitBytes,
       dashboard: config.dashboard.enabled,
+      webhookBytesInFlight: config.webhooks.bodyBytesInFlight,
     });
     await app.listen({ host: options.listen?.host ?? config.server.host, port: options.listen?.port ?? config.server.port });
     url = listeningUrl(app);
@@ -120,7 +125,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     }
     if (role !== 'worker') {
       // Before listening when possible: the first admin key works from the first request.
-      await ensureFirstAdminKey(store, { providedKey: options.adminKey, logger, print: options.print });
+      await ensureFirstAdminKey(store, { providedKey: options.adminKey, logger, print: options.print, keyFile: options.adminKeyFile });
       if (!app) await listen();
     }
     if (role !== 'api') {
@@ -172,6 +177,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     env: options.env,
     logger,
     current: () => config,
+    fromFile: options.fromFile ?? true,
+    capturing: options.config.providers.length === 0,
+    onResult: (result) => metrics?.observeConfigReload(result),
     prepare: (raw) => effective(raw, logger),
     async apply(next) {
       await worker?.reload(next);

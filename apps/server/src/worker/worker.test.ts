@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { parseMessage } from '@mailroute/core';
 import { createStore, type MailStore } from '@mailroute/store';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configSchema, type MailrouteConfigInput } from '../config/schema.js';
-import { longestSendMs, startWorker } from './worker.js';
+import { configSchema, longestSendMs, type MailrouteConfigInput } from '../config/schema.js';
+import { startWorker } from './worker.js';
 
 let dir: string;
 let store: MailStore;

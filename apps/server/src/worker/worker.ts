@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { createDispatcher, type Dispatcher, type DispatchOutcome, defaultBreakerOptions, type Router } from '@mailroute/core';
+import { createDispatcher, type Dispatcher, type DispatchOutcome, type Router } from '@mailroute/core';
 import type { MailStore } from '@mailroute/store';
-import type { MailrouteConfig } from '../config/schema.js';
+import { longestSendMs, type MailrouteConfig } from '../config/schema.js';
 import { startHeartbeat } from './heartbeat.js';
 import { observedQueue } from './observed-queue.js';
 import { type ProviderOverrides, watchProviderOverrides } from './overrides.js';
@@ -33,16 +33,6 @@ export interface WorkerOptions {
   readonly onRouter?: (router: Router) => void;
   /** Hears each dispatch outcome once it is committed. */
   readonly onOutcome?: (outcome: DispatchOutcome) => void;
-}
-
-/** The longest one send can take on this configuration: each provider in turn up to its timeout. */
-export function longestSendMs(config: MailrouteConfig): number {
-  const { routing } = config;
-  return config.providers.reduce(
-    (total, provider) =>
-      total + (routing.providerBreakers[provider.name]?.timeoutMs ?? routing.breaker.timeoutMs ?? defaultBreakerOptions.timeoutMs),
-    0,
-  );
 }
 
 const RETIRE_MARGIN_MS = 5_000;

@@ -10,10 +10,11 @@ const toTime = (value: number | string | undefined) => (typeof value === 'string
 export const alertsRouter = router({
   /**
    * Alert history, newest first, each incident with its latest notices (channel, ok, error).
-   * Incidents are about the whole service (counts and providers, never a tenant's messages),
-   * so every tenant's readers see the same history. Pass `nextCursor` back as `cursor`.
+   * Incidents carry no message ids or addresses, but they are about the whole service (every
+   * tenant's late and dead mail counted together) and the operator's notification channels and
+   * their errors: operators only. Pass `nextCursor` back as `cursor`.
    */
-  list: scoped('read')
+  list: scoped('operator')
     .input(
       z
         .strictObject({

@@ -5,7 +5,8 @@ import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import type { ApiContext } from '../context.js';
 import { apiError } from '../errors.js';
-import { allows, OPERATOR_SCOPE, router, scoped } from '../trpc.js';
+import { allows } from '../scopes.js';
+import { OPERATOR_SCOPE, router, scoped } from '../trpc.js';
 import { liveProcesses } from './providers.js';
 
 /** How often the server looks for a change: a breaker opening in any process shows within this plus the heartbeat write. */

@@ -7,12 +7,14 @@ import {
   SEARCH_QUERY_MAX_LENGTH,
   type SearchQuery,
 } from '@mailroute/core';
-import type { AttemptView, EventEffect, EventView, MessageDetail, MessageFilter, TransitionView } from '@mailroute/store';
+import type { ApiKeyRecord, AttemptView, EventEffect, EventView, MessageDetail, MessageFilter, TransitionView } from '@mailroute/store';
 import { EXPORT_PAGE_MAX, type ExportRow } from '@mailroute/store';
 import { z } from 'zod';
-import { ApiFault, apiError, faultFromMailError } from '../errors.js';
+import type { ApiDependencies } from '../context.js';
+import { ApiFault, apiError, faultFromMailError, rateLimitedError } from '../errors.js';
 import { exportCsv } from '../export-format.js';
 import { batchInput, defined, type FilterInput, filterSchema, idSchema, listSchema, messageInput, retrySchema } from '../inputs.js';
+import { senderFault } from '../sender-check.js';
 import { unstorableTextFault } from '../text-guard.js';
 import { authorized, router, scoped } from '../trpc.js';
 
@@ -22,7 +24,14 @@ export type BatchResult =
 
 export type TimelineEntry =
   | { readonly at: number; readonly kind: 'status'; readonly from?: string; readonly to: string; readonly reason: string }
-  | { readonly at: number; readonly kind: 'attempt'; readonly attemptId: string; readonly provider: string; readonly summary: string }
+  | {
+      readonly at: number;
+      readonly kind: 'attempt';
+      readonly attemptId: string;
+      /** Absent when the attempt's outcome is unknown and so is its provider (a worker died mid-send). */
+      readonly provider?: string;
+      readonly summary: string;
+    }
   | {
       /** When the provider says it happened. */
       readonly at: number;
@@ -44,6 +53,7 @@ function toFilter(input: FilterInput = {}): MessageFilter {
 
 function attemptSummary(attempt: AttemptView): string {
   if (attempt.outcome === 'accepted') return `accepted as ${attempt.providerMessageId ?? '?'} in ${attempt.latencyMs} ms`;
+  if (attempt.outcome === 'unknown') return `outcome unknown (possible duplicate): ${attempt.errorMessage ?? ''}`.trimEnd();
   const status = attempt.statusCode === undefined ? '' : ` (${attempt.statusCode})`;
   return `${attempt.errorCode ?? 'failed'}${status} in ${attempt.latencyMs} ms: ${attempt.errorMessage ?? ''}`.trimEnd();
 }
@@ -67,7 +77,7 @@ function timelineOf(detail: {
       at: attempt.startedAt,
       kind: 'attempt' as const,
       attemptId: attempt.id,
-      provider: attempt.provider,
+      ...(attempt.provider === undefined ? {} : { provider: attempt.provider }),
       summary: attemptSummary(attempt),
     })),
     ...events.map((event) => ({
@@ -112,6 +122,12 @@ const searchSchema = z.strictObject({
   limit: z.number().int().min(1).max(500).optional(),
 });
 
+/** The same key with other content: refused, naming the message the key belongs to. */
+function idempotencyConflict(key: string | undefined, originalId: string): ApiFault {
+  const message = `idempotency key ${JSON.stringify(key)} was used for message ${originalId} with different content`;
+  return new ApiFault('IDEMPOTENCY_CONFLICT', message, [{ path: 'idempotencyKey', message }]);
+}
+
 const exportSchema = filterSchema.extend({
   /** A search query instead of the filter fields (not both). */
   q: z.string().max(SEARCH_QUERY_MAX_LENGTH).optional(),
@@ -126,25 +142,39 @@ export type ExportResult = (
   | { readonly format: 'json'; readonly rows: readonly ExportRow[]; readonly count: number }
 ) & { readonly nextCursor?: string };
 
+/** Every message submitted counts against the key's message limit, a batch as many as it holds; refused whole, nothing stored. */
+function chargeMessages(ctx: { readonly deps: ApiDependencies; readonly key: ApiKeyRecord }, messages: number): void {
+  const refusal = ctx.deps.messageQuota?.take(ctx.key.id, messages);
+  if (refusal) throw rateLimitedError(refusal.message, refusal.retryAfterSeconds);
+}
+
 export const mailRouter = router({
   /** Stores one message; answers only after the commit. A repeated idempotency key answers the first message. */
   send: scoped('send')
     .input(messageInput)
     .mutation(async ({ ctx, input }) => {
-      const fault = suppressionFault(input, await ctx.suppressions.suppressedRecipients([input], ctx.tenantId));
+      chargeMessages(ctx, 1);
+      const fault =
+        senderFault(input, await ctx.senders.policy(ctx.tenantId), ctx.tenantId) ??
+        suppressionFault(input, await ctx.suppressions.suppressedRecipients([input], ctx.tenantId));
       if (fault) throw fault;
-      return ctx.deps.store.enqueue(input, { tenantId: ctx.tenantId });
+      const { conflict, ...result } = await ctx.deps.store.enqueue(input, { tenantId: ctx.tenantId });
+      if (conflict) throw idempotencyConflict(input.idempotencyKey, result.id);
+      return result;
     }),
 
   /** Up to 1,000 messages; one result per message, in order. The valid ones are stored in one transaction. */
   sendBatch: authorized('send')
     .input(batchInput)
     .mutation(async ({ ctx, input }): Promise<BatchResult[]> => {
+      chargeMessages(ctx, input.messages.length);
+      const senders = await ctx.senders.policy(ctx.tenantId);
       const parsed = input.messages.map((raw) => {
         const unstorable = unstorableTextFault(raw);
         if (unstorable) return unstorable;
         const result = parseMessage(raw);
-        return result.ok ? result.value : faultFromMailError(result.error);
+        if (!result.ok) return faultFromMailError(result.error);
+        return senderFault(result.value, senders, ctx.tenantId) ?? result.value;
       });
       const valid = parsed.filter((outcome): outcome is MessageContent => !(outcome instanceof ApiFault));
       const suppressed = await ctx.suppressions.suppressedRecipients(valid, ctx.tenantId);
@@ -158,8 +188,13 @@ export const mailRouter = router({
         if (outcome instanceof ApiFault) {
           return { ok: false, error: { code: outcome.code, message: outcome.message, issues: outcome.issues } };
         }
-        const result = stored[next++];
-        if (!result) throw new Error('the store answered fewer results than messages');
+        const entry = stored[next++];
+        if (!entry) throw new Error('the store answered fewer results than messages');
+        const { conflict, ...result } = entry;
+        if (conflict) {
+          const fault = idempotencyConflict(outcome.idempotencyKey, result.id);
+          return { ok: false, error: { code: fault.code, message: fault.message, issues: fault.issues } };
+        }
         return { ok: true, ...result };
       });
     }),
@@ -217,16 +252,19 @@ export const mailRouter = router({
 
   /**
    * Requeues failed, dead or cancelled mail by ids or filter, keeping back what must not go out
-   * again (a recipient suppressed since, a provider that already has it); the report says what
+   * again (a recipient suppressed since, a sender no longer allowed, a provider that already has
+   * it); the report says what
    * was (dry run: would be) requeued and what was kept back and why. Repeating it does nothing.
    */
   retry: scoped('admin')
     .input(retrySchema)
     .mutation(async ({ ctx, input }) => {
       const who = `by API key ${ctx.key.prefix}`;
+      const senders = await ctx.senders.policy(ctx.tenantId);
       const report = await ctx.deps.store.retryMessages({
         target: input.ids ? { ids: input.ids } : { filter: toFilter(input.filter) },
         tenantId: ctx.tenantId,
+        senderAllowed: (email) => !senderFault({ from: { email } }, senders, ctx.tenantId),
         dryRun: input.dryRun,
         reason: input.reason ? `${input.reason} (${who})` : who,
       });

@@ -13,6 +13,7 @@ import type { ApiDependencies } from '../context.js';
 import { apiError } from '../errors.js';
 import { defined } from '../inputs.js';
 import { OPERATOR_SCOPE, router, scoped } from '../trpc.js';
+import { type FailureView, fullFailure, type ProviderFailureView, tenantFailureView } from './tenant-view.js';
 
 export interface ProviderView {
   readonly name: string;
@@ -36,7 +37,8 @@ export interface ProviderView {
   };
 }
 
-export interface RecentActivity extends Omit<ProviderActivity, 'provider'> {
+export interface RecentActivity extends Omit<ProviderActivity, 'provider' | 'lastError'> {
+  readonly lastError?: ProviderFailureView;
   /** Accepted over attempts the provider is answerable for (message faults left out); absent without such attempts. */
   readonly successRate?: number;
 }
@@ -111,11 +113,12 @@ function breakerOf(health: ProviderHealth): NonNullable<ProviderView['breaker']>
   };
 }
 
-function recentOf(activity: ProviderActivity | undefined): RecentActivity {
+function recentOf(activity: ProviderActivity | undefined, failureView: FailureView): RecentActivity {
   if (!activity) return { attempts: 0, accepted: 0, failed: 0, failedByCategory: {} };
-  const { provider: _, ...rest } = activity;
+  const { provider: _, lastError: failure, ...rest } = activity;
   const rate = successRateOf(activity);
-  return { ...rest, ...(rate === undefined ? {} : { successRate: rate }) };
+  const lastError = failureView(failure);
+  return { ...rest, ...(lastError ? { lastError } : {}), ...(rate === undefined ? {} : { successRate: rate }) };
 }
 
 async function providerViews(deps: ApiDependencies): Promise<ProviderView[]> {
@@ -143,6 +146,9 @@ export const providersRouter = router({
    * `list` plus what every process reports: each live process's breaker per provider (heartbeats),
    * and the attempt log over 1 min / 15 min / 1 h and over `windowMs` (`recent`): success rate,
    * failures by category, latency percentiles, last success, last provider fault, delivery lag.
+   * `view: 'operator'` for operator keys. A tenant's key gets `view: 'tenant'`: no processes
+   * (`processes` and each provider's `breakers` are empty; `openIn` and `liveIn` still count), and a last
+   * fault of another tenant's message without its id and the provider's words (see tenant-view.ts).
    */
   health: scoped('read')
     .input(
@@ -169,26 +175,32 @@ export const providersRouter = router({
       ]);
       const recent = new Map(activity.map((entry) => [entry.provider, entry]));
       const windowed = new Map(health.map((entry) => [entry.provider, entry]));
+      const failureView = ctx.operator ? fullFailure : await tenantFailureView(ctx.deps.store, ctx.tenantId, [...activity, ...health]);
       return {
         at,
         windowMs,
-        processes: processes.map(({ breakers: _, ...process }): ProcessView => process),
+        view: ctx.operator ? ('operator' as const) : ('tenant' as const),
+        processes: ctx.operator ? processes.map(({ breakers: _, ...process }): ProcessView => process) : [],
         providers: views.map((view) => {
           const record = windowed.get(view.name);
-          const breakers = breakersIn(processes, view.name);
-          const type = view.type ?? breakers[0]?.type;
+          const allBreakers = breakersIn(processes, view.name);
+          const breakers = ctx.operator ? allBreakers : [];
+          const type = view.type ?? allBreakers[0]?.type;
+          const lastError = failureView(record?.lastError);
           return {
             ...view,
             ...(type === undefined ? {} : { type }),
-            recent: recentOf(recent.get(view.name)),
+            recent: recentOf(recent.get(view.name), failureView),
             breakers,
-            openIn: breakers.filter((breaker) => breaker.state === 'open').length,
+            openIn: allBreakers.filter((breaker) => breaker.state === 'open').length,
+            // Live processes that report a breaker for this provider (`openIn` of them): the same in both views.
+            liveIn: allBreakers.length,
             windows: windowsOf(record),
             ...(record?.lastAttemptAt === undefined ? {} : { lastAttemptAt: record.lastAttemptAt }),
             ...(record?.lastSuccessAt === undefined
               ? {}
               : { lastSuccessAt: record.lastSuccessAt, sinceLastSuccessMs: at - record.lastSuccessAt }),
-            ...(record?.lastError ? { lastError: record.lastError } : {}),
+            ...(lastError ? { lastError } : {}),
             ...(record?.deliveryLag ? { deliveryLag: record.deliveryLag } : {}),
           };
         }),
@@ -196,11 +208,12 @@ export const providersRouter = router({
     }),
 
   /**
-   * Enables, drains, disables or forces open a provider for every process (stored; see
+   * Enables, drains, disables or forces open a provider for every process and so for every
+   * tenant: operators only (stored; see
    * `providerStates` in the store for what each means). Workers pick it up within
    * `worker.overridesRefreshMs`. Recorded in `audit` with the key that asked.
    */
-  setState: scoped('admin')
+  setState: scoped('operator')
     .input(z.strictObject({ provider: z.string().min(1).max(200), state: z.enum(providerStates), note: z.string().max(1000).optional() }))
     .mutation(({ ctx, input }) => {
       const names = ctx.deps.providerNames();

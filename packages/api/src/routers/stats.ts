@@ -1,7 +1,8 @@
 import { unsentStatuses } from '@mailroute/core';
 import type { BreakerEvent, ProviderAuditRecord, ProviderCounts } from '@mailroute/store';
 import { z } from 'zod';
-import { allows, OPERATOR_SCOPE, router, scoped } from '../trpc.js';
+import { allows } from '../scopes.js';
+import { OPERATOR_SCOPE, router, scoped } from '../trpc.js';
 import { liveProcesses } from './providers.js';
 
 /** The window the overview judges providers by. */

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ApiKeyScope, type CreatedApiKey, createStore, type MailStore } from '@mailroute/store';
-import { createSqliteFile } from '@mailroute/store/testing';
+import { createPostgresDatabase, createSqliteFile } from '@mailroute/store/testing';
 import type { TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { type ApiDependencies, apiResponseMeta, createContextFactory } from '../context.js';
@@ -59,23 +59,24 @@ export async function startApiServer(
 export interface TestApi {
   readonly url: string;
   readonly store: MailStore;
-  /** Keys of two tenants, `hotel` and `spa`, one per scope. */
-  readonly keys: Record<'hotelAdmin' | 'hotelSend' | 'hotelRead' | 'spaAdmin' | 'spaSend', CreatedApiKey>;
+  /** Keys of two tenants, `hotel` and `spa`, one per scope, and an operator of the default tenant. */
+  readonly keys: Record<'hotelAdmin' | 'hotelSend' | 'hotelRead' | 'spaAdmin' | 'spaSend' | 'spaRead' | 'operator', CreatedApiKey>;
   /** How often the api asked the worker to wake. */
   wakes(): number;
   close(): Promise<void>;
 }
 
-/** A store on a fresh SQLite file, the router on 127.0.0.1, and API keys to call it with. */
+/** A store on a fresh SQLite file (or PostgreSQL database), the router on 127.0.0.1, and API keys to call it with. */
 export async function startTestApi(
   options: Partial<Pick<ApiDependencies, 'providerNames' | 'liveProviders' | 'now' | 'processStaleAfterMs' | 'sessionTtlMs'>> & {
     maxBodySize?: number;
+    dialect?: 'sqlite' | 'postgres';
   } = {},
 ): Promise<TestApi> {
-  const file = createSqliteFile();
-  const store = await createStore({ url: file.url });
+  const { maxBodySize, dialect = 'sqlite', ...deps } = options;
+  const file = dialect === 'postgres' ? await createPostgresDatabase() : createSqliteFile();
+  const store = await createStore({ url: file.url, autoMigrate: true });
   let wakes = 0;
-  const { maxBodySize, ...deps } = options;
   const server = await startApiServer(
     { store, providerNames: () => ['sendgrid', 'ses', 'smtp'], ...deps, wake: () => wakes++ },
     maxBodySize === undefined ? {} : { maxBodySize },
@@ -87,7 +88,12 @@ export async function startTestApi(
     hotelRead: await key('hotel dashboard', 'hotel', 'read'),
     spaAdmin: await key('spa admin', 'spa', 'admin'),
     spaSend: await key('spa app', 'spa', 'send'),
+    spaRead: await key('spa dashboard', 'spa', 'read'),
+    operator: await key('operator', 'default', 'operator'),
   };
+  // Tenants other than the default one send from listed senders only; `mail()` sends as desk@hotel.example.
+  await store.setSenders('hotel', ['hotel.example']);
+  await store.setSenders('spa', ['hotel.example']);
   return {
     url: server.url,
     store,

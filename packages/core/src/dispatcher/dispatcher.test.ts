@@ -180,4 +180,100 @@ describe('dispatcher', () => {
     await until(() => queue.row(message.id)?.status === 'sent');
     expect(errors).toEqual(['complete: database is locked', 'complete: database is locked']);
   });
+
+  it('an outcome the store refuses holds up only itself; after a few tries it is stored in its minimal form', async () => {
+    const queue = createMemoryQueue();
+    const realComplete = queue.complete.bind(queue);
+    const poison = sampleMessage();
+    // Refuses the poison outcome while it still carries the provider's words, as PostgreSQL refused a NUL.
+    queue.complete = async (owner, outcomes) => {
+      if (
+        outcomes.some(
+          (outcome) => outcome.id === poison.id && outcome.kind === 'failed' && !outcome.error.message.startsWith('detail not stored'),
+        )
+      ) {
+        throw new Error('invalid byte sequence for encoding "UTF8": 0x00');
+      }
+      return realComplete(owner, outcomes);
+    };
+    const others = Array.from({ length: 20 }, () => sampleMessage());
+    queue.enqueue(poison);
+    for (const message of others) queue.enqueue(message);
+    const a = createScriptedProvider('a', { kind: 'accept', latencyMs: 5 });
+    const bad = createScriptedProvider('a', {
+      kind: 'fail',
+      code: 'INVALID_RECIPIENT',
+      init: { detail: { status: 400, body: 'bad \u0000 thing' } },
+    });
+    const routed = createRouter({ providers: [{ provider: a }] });
+    const badRouter = createRouter({ providers: [{ provider: bad }] });
+    const errors: string[] = [];
+    const started = Date.now();
+    setup(queue, routed, {
+      router: () => ({
+        ...routed,
+        send: (message, options) => (message.id === poison.id ? badRouter.send(message, options) : routed.send(message, options)),
+      }),
+      onError: (error, during) => errors.push(`${during}: ${(error as Error).message}`),
+    });
+    await until(() => others.every((message) => queue.row(message.id)?.status === 'sent'));
+    // Sent while the poison outcome was still being refused.
+    expect(Date.now() - started).toBeLessThan(1_000);
+    await until(() => queue.row(poison.id)?.status === 'failed', 5_000);
+    const outcome = queue.row(poison.id)?.outcome;
+    expect(outcome?.kind === 'failed' && outcome.error).toMatchObject({
+      code: 'INVALID_RECIPIENT',
+      message: expect.stringMatching(/^detail not stored: the database refused it \(invalid byte sequence/),
+    });
+    expect(outcome?.attempts[0]).toMatchObject({ provider: 'a', outcome: 'failed', detail: { status: 400 } });
+    expect(JSON.stringify(outcome)).not.toContain('bad \u0000 thing');
+    expect(errors.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(errors)).toEqual(new Set(['complete: invalid byte sequence for encoding "UTF8": 0x00']));
+    expect(dispatcher?.stats().inFlight).toBe(0);
+    await badRouter.close();
+  });
+
+  it('an outcome that cannot be stored even in its minimal form is given up after a lease time; its slot and lease are let go', async () => {
+    const queue = createMemoryQueue();
+    const realComplete = queue.complete.bind(queue);
+    const poison = sampleMessage();
+    queue.complete = async (owner, outcomes) => {
+      if (outcomes.some((outcome) => outcome.id === poison.id)) throw new Error('disk I/O error');
+      return realComplete(owner, outcomes);
+    };
+    queue.enqueue(poison);
+    const errors: string[] = [];
+    setup(queue, createRouter({ providers: [{ provider: createScriptedProvider('a') }] }), {
+      leaseMs: 600,
+      onError: (error, during) => errors.push(`${during}: ${(error as Error).message}`),
+    });
+    await until(() => errors.some((error) => error.includes('gave up')), 5_000);
+    expect(errors.at(-1)).toMatch(
+      /^complete: gave up storing the sent outcome of message .* after \d+ tries; it is sent again once its lease runs out$/,
+    );
+    expect(dispatcher?.stats().inFlight).toBe(0);
+    const expiry = queue.row(poison.id)?.leaseExpiresAt ?? 0;
+    await sleep(400);
+    expect(queue.row(poison.id)).toMatchObject({ status: 'sending', leaseExpiresAt: expiry });
+  });
+
+  it('stop: a send still unanswered at the deadline is recorded as ambiguous and goes back to the queue', async () => {
+    const queue = createMemoryQueue();
+    const hung = createScriptedProvider('a', { kind: 'hang' });
+    const message = sampleMessage();
+    queue.enqueue(message);
+    const d = setup(queue, createRouter({ providers: [{ provider: hung }], breaker: { timeoutMs: 60_000 } }));
+    await until(() => hung.calls.length === 1);
+    const started = Date.now();
+    await d.stop({ graceMs: 200 });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    const row = queue.row(message.id);
+    expect(row?.status).toBe('retrying');
+    expect(row?.outcome?.kind === 'retry' && row.outcome.error).toMatchObject({
+      code: 'TIMEOUT',
+      category: 'ambiguous',
+      message: expect.stringContaining('the worker stopped with this send in flight'),
+    });
+    expect(d.stats().inFlight).toBe(0);
+  });
 });

@@ -1,5 +1,8 @@
+import { writeSplitting } from '../batching.js';
+import { mailError } from '../errors.js';
 import { decideRetry, defaultRetryPolicy, type RetryPolicy } from '../retry.js';
 import type { RouteResult, Router } from '../router/router.js';
+import { minimalOutcome } from './minimal-outcome.js';
 import type { ClaimedMessage, DispatchOutcome, DispatchQueue } from './queue.js';
 
 export interface DispatcherOptions {
@@ -18,8 +21,8 @@ export interface DispatcherOptions {
   readonly idlePollMs?: number;
   readonly now?: () => number;
   readonly random?: () => number;
-  /** Storage errors are retried; this hears about them (for logs). */
-  readonly onError?: (error: unknown, during: 'claim' | 'complete' | 'lease' | 'recover') => void;
+  /** Storage errors are retried (see `stop` and the outcome commit for how long); this hears about them (for logs). */
+  readonly onError?: (error: unknown, during: 'claim' | 'complete' | 'lease' | 'recover' | 'dispatch') => void;
 }
 
 export interface DispatcherStats {
@@ -30,7 +33,11 @@ export interface DispatcherStats {
 
 export interface Dispatcher {
   start(): void;
-  /** Stops claiming, waits up to `graceMs` for sends in flight and commits their outcomes. */
+  /**
+   * Stops claiming, waits up to `graceMs` for sends in flight and commits their outcomes. A
+   * send still unanswered at the deadline is recorded as ambiguous (TIMEOUT: the provider may
+   * have it) and goes back to the queue for a retry; its late answer is ignored.
+   */
   stop(options?: { graceMs?: number }): Promise<void>;
   /** Wakes an idle worker (new mail, a configuration change). */
   wake(): void;
@@ -38,6 +45,21 @@ export interface Dispatcher {
 }
 
 const STORAGE_RETRY_MS = 250;
+const MAX_STORAGE_RETRY_MS = 5_000;
+/**
+ * Tries of an outcome as it came before it is cut to its minimal form (about 1.75 s of
+ * failures with the backoff): a brief database hiccup keeps the providers' full answers.
+ */
+const FULL_FORM_TRIES = 4;
+
+/** An outcome on its way to the store; `settle` tells its send whether it was stored. */
+interface PendingOutcome {
+  outcome: DispatchOutcome;
+  readonly settle: (stored: boolean) => void;
+  tries: number;
+  firstFailedAt: number | undefined;
+  minimal: boolean;
+}
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const { queue, owner } = options;
@@ -55,14 +77,20 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   let wakeUp: (() => void) | undefined;
   let pendingWake = false;
   let blockedOnCapacity = false;
+  /** Claimed messages whose outcome is not yet stored (or given up): what capacity and leases count. */
   const inFlight = new Set<string>();
+  /** Claimed messages the router has not answered for yet. */
+  const sending = new Map<string, ClaimedMessage>();
+  /** Past stop's deadline: outcomes are written once more, then given up; late router answers are ignored. */
+  let cutOff = false;
   let dispatched = 0;
   let claimedTotal = 0;
   let unsubscribe: (() => void) | undefined;
   let leaseTimer: NodeJS.Timeout | undefined;
   let recoverTimer: NodeJS.Timeout | undefined;
 
-  const outcomes: { outcome: DispatchOutcome; committed: () => void }[] = [];
+  const outcomes: PendingOutcome[] = [];
+  const backingOff = new Map<PendingOutcome, NodeJS.Timeout>();
   let flushing: Promise<void> | undefined;
 
   function wake(): void {
@@ -111,7 +139,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       claimedTotal += claimed.length;
       for (const item of claimed) {
         inFlight.add(item.message.id);
-        void dispatch(item);
+        dispatch(item).catch((error: unknown) => report(error, 'dispatch'));
       }
     }
   }
@@ -126,17 +154,26 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
   }
 
+  /** Sends one claimed message and stores its outcome; the slot is freed whatever happens. */
   async function dispatch(item: ClaimedMessage): Promise<void> {
-    const result = await options.router().send(item.message, item.exclude ? { exclude: item.exclude } : undefined);
-    const outcome = toOutcome(item, result);
-    await new Promise<void>((committed) => {
-      outcomes.push({ outcome, committed });
-      flush();
-    });
-    inFlight.delete(item.message.id);
-    dispatched += 1;
-    // A retry or hold makes a new due time the idle loop has not seen yet.
-    if (blockedOnCapacity || outcome.kind === 'retry' || outcome.kind === 'held') wake();
+    const { id } = item.message;
+    try {
+      sending.set(id, item);
+      let result: RouteResult;
+      try {
+        result = await options.router().send(item.message, item.exclude ? { exclude: item.exclude } : undefined);
+      } finally {
+        sending.delete(id);
+      }
+      // Stop's deadline passed first: the message was recorded as ambiguous then.
+      if (cutOff) return;
+      const outcome = toOutcome(item, result);
+      if (await commit(outcome)) dispatched += 1;
+      // A retry or hold makes a new due time the idle loop has not seen yet.
+      if (blockedOnCapacity || outcome.kind === 'retry' || outcome.kind === 'held') wake();
+    } finally {
+      inFlight.delete(id);
+    }
   }
 
   function toOutcome(item: ClaimedMessage, result: RouteResult): DispatchOutcome {
@@ -162,9 +199,18 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
   }
 
+  /** Resolves true once the outcome is stored, false when it was given up (see `retryLater`). */
+  function commit(outcome: DispatchOutcome): Promise<boolean> {
+    return new Promise((settle) => {
+      outcomes.push({ outcome, settle, tries: 0, firstFailedAt: undefined, minimal: false });
+      flush();
+    });
+  }
+
   /**
    * Commits outcomes in batches: those that finished in the same event-loop turn, and
-   * whatever piled up while the previous commit ran.
+   * whatever piled up while the previous commit ran. A batch the store refuses is split
+   * (writeSplitting), so one outcome it cannot take holds up only itself.
    */
   function flush(): void {
     if (flushing) return;
@@ -172,22 +218,80 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       await new Promise((resolve) => setImmediate(resolve));
       while (outcomes.length > 0) {
         const batch = outcomes.splice(0, outcomes.length);
-        try {
+        const failures = await writeSplitting(batch, async (entries) => {
           await queue.complete(
             owner,
-            batch.map((entry) => entry.outcome),
+            entries.map((entry) => entry.outcome),
           );
-          for (const entry of batch) entry.committed();
-        } catch (error) {
+          for (const entry of entries) entry.settle(true);
+        });
+        for (const { item, error } of failures) {
           report(error, 'complete');
-          outcomes.unshift(...batch);
-          await new Promise((resolve) => setTimeout(resolve, STORAGE_RETRY_MS));
+          retryLater(item, error);
         }
       }
     })().finally(() => {
       flushing = undefined;
       if (outcomes.length > 0) flush();
     });
+  }
+
+  /**
+   * An outcome the store refused on its own is tried again with backoff; after a few tries
+   * it is cut to its minimal form (status and error codes, no provider text). One that still
+   * cannot be stored once it has failed for a lease time (the database is down), or at stop's
+   * deadline, is given up: its slot is freed and its lease no longer extended, so lease
+   * recovery sends the message again, as after a crash. Nothing is retried forever.
+   */
+  function retryLater(entry: PendingOutcome, error: unknown): void {
+    entry.tries += 1;
+    entry.firstFailedAt ??= now();
+    if (cutOff || now() - entry.firstFailedAt >= leaseMs) {
+      report(
+        new Error(
+          `gave up storing the ${entry.outcome.kind} outcome of message ${entry.outcome.id} after ${entry.tries} tries; it is sent again once its lease runs out`,
+          { cause: error },
+        ),
+        'complete',
+      );
+      entry.settle(false);
+      return;
+    }
+    let delay = Math.min(MAX_STORAGE_RETRY_MS, STORAGE_RETRY_MS * 2 ** (entry.tries - 1));
+    if (!entry.minimal && entry.tries >= FULL_FORM_TRIES) {
+      entry.outcome = minimalOutcome(entry.outcome, error instanceof Error ? error.message : String(error));
+      entry.minimal = true;
+      delay = STORAGE_RETRY_MS;
+    }
+    const timer = setTimeout(() => {
+      backingOff.delete(entry);
+      outcomes.push(entry);
+      flush();
+    }, delay);
+    backingOff.set(entry, timer);
+  }
+
+  /**
+   * Stop's deadline: sends still unanswered are recorded as ambiguous (a provider may have
+   * them), and every outcome waiting for a retry gets one last try now.
+   */
+  async function cutOffAt(graceMs: number): Promise<void> {
+    cutOff = true;
+    const error = mailError(
+      'TIMEOUT',
+      `the worker stopped with this send in flight (shutdown grace of ${graceMs} ms ran out); the provider may have accepted it`,
+    );
+    const cut = [...sending.values()].map((item) =>
+      commit(toOutcome(item, { status: 'retry', error, attempts: [], skipped: [] })).then(() => inFlight.delete(item.message.id)),
+    );
+    for (const [entry, timer] of backingOff) {
+      clearTimeout(timer);
+      outcomes.push(entry);
+    }
+    backingOff.clear();
+    flush();
+    await Promise.all(cut);
+    while (flushing) await flushing;
   }
 
   async function extendLeases(): Promise<void> {
@@ -227,7 +331,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       while (inFlight.size > 0 && now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
       clearInterval(leaseTimer);
       clearInterval(recoverTimer);
-      await flushing;
+      if (inFlight.size > 0) await cutOffAt(graceMs);
+      while (flushing) await flushing;
     },
     wake,
     stats: () => ({ inFlight: inFlight.size, dispatched, claimed: claimedTotal }),

@@ -95,7 +95,25 @@ describe('parseMessage', () => {
   it('refuses oversize content and attachments', () => {
     const big = Buffer.alloc(messageLimits.maxTotalBytes + 1).toString('base64');
     expect(issuesOf({ ...valid, attachments: [{ filename: 'big.bin', content: big }] }).attachments).toMatch(/exceeds/);
-    expect(issuesOf({ ...valid, text: 'x'.repeat(messageLimits.maxBodyBytes + 1) }).html).toMatch(/exceed/);
+  });
+
+  it('names the field that is too big', () => {
+    const over = 'x'.repeat(messageLimits.maxBodyBytes + 1);
+    const textOnly = issuesOf({ ...valid, text: over });
+    expect(Object.keys(textOnly)).toEqual(['text']);
+    expect(textOnly.text).toMatch(/^text exceeds 10485760 bytes/);
+    const htmlOnly = issuesOf({ ...valid, text: undefined, html: over });
+    expect(Object.keys(htmlOnly)).toEqual(['html']);
+    const both = issuesOf({ ...valid, text: 'x'.repeat(1000), html: 'y'.repeat(messageLimits.maxBodyBytes) });
+    expect(Object.keys(both)).toEqual(['html']);
+    expect(both.html).toMatch(/^text and html together exceed/);
+    const half = Buffer.alloc(messageLimits.maxTotalBytes / 2 + 1).toString('base64');
+    const withFile = issuesOf({
+      ...valid,
+      text: 'x'.repeat(messageLimits.maxTotalBytes / 2),
+      attachments: [{ filename: 'a.bin', content: half }],
+    });
+    expect(Object.keys(withFile)).toEqual(['attachments']);
   });
 
   it('refuses reserved headers, malformed header names, bad metadata and unknown fields', () => {
@@ -110,6 +128,25 @@ describe('parseMessage', () => {
     expect(issues['headers.Bad Name']).toMatch(/header names/);
     expect(issues['metadata.bad key!']).toMatch(/metadata keys/);
     expect(issues.unknownField).toBe('unknown field');
+  });
+
+  it('refuses __proto__, constructor and prototype as header names and metadata keys, naming each', () => {
+    // As JSON.parse makes them: own properties, which zod would skip without a word.
+    const issues = issuesOf(
+      JSON.parse(
+        JSON.stringify({ ...valid, metadata: { booking: '42' }, headers: { 'X-Ok': 'v' } })
+          .replace('"booking":"42"', '"booking":"42","__proto__":"x","prototype":"y"')
+          .replace('"X-Ok":"v"', '"X-Ok":"v","__proto__":"x","constructor":"y"'),
+      ),
+    );
+    expect(issues).toEqual({
+      'headers.__proto__': 'header name __proto__ is not allowed (a JavaScript object key)',
+      'headers.constructor': 'header name constructor is not allowed (a JavaScript object key)',
+      'metadata.__proto__': 'metadata key __proto__ is not allowed (a JavaScript object key)',
+      'metadata.prototype': 'metadata key prototype is not allowed (a JavaScript object key)',
+    });
+    const both = parseMessage({ ...valid, headers: { 'X-Constructor': 'fine' }, metadata: { proto: 'fine' } });
+    expect(both.ok).toBe(true);
   });
 
   it('refuses wrong types and bad attachments', () => {

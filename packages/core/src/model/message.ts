@@ -79,9 +79,21 @@ const attachmentSchema = z
     message: 'inline attachments need a contentId',
   });
 
+/**
+ * Keys that name JavaScript's object machinery: `__proto__` would be dropped without a word by
+ * any plain object it is copied into (or change its prototype), the others shadow what code
+ * reading the object expects. Refused by name, so the caller learns which key it was.
+ */
+const OBJECT_MACHINERY_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const notObjectMachinery = (key: string) => !OBJECT_MACHINERY_KEYS.has(key);
+const machineryMessage = (what: string) => ({
+  error: (issue: { input: unknown }) => `${what} ${String(issue.input)} is not allowed (a JavaScript object key)`,
+});
+
 const headerNameSchema = z
   .string()
   .regex(HEADER_NAME, { message: 'header names are printable ASCII without ":"' })
+  .refine(notObjectMachinery, machineryMessage('header name'))
   .refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), {
     error: (issue) => `header ${String(issue.input)} is set by mailroute and cannot be overridden`,
   });
@@ -89,6 +101,7 @@ const headerNameSchema = z
 const metadataKeySchema = z
   .string()
   .regex(METADATA_KEY, { message: 'metadata keys are 1-64 of A-Z a-z 0-9 _ . -' })
+  .refine(notObjectMachinery, machineryMessage('metadata key'))
   .refine((key) => key !== MESSAGE_ID_TAG, { message: `metadata key ${MESSAGE_ID_TAG} is reserved` });
 
 export const messageInputSchema = z
@@ -139,15 +152,19 @@ export const messageInputSchema = z
     if (!message.text && !message.html) {
       ctx.addIssue({ code: 'custom', path: ['text'], message: 'text or html is required' });
     }
-    const bodyBytes = byteLength(message.text) + byteLength(message.html);
+    const textBytes = byteLength(message.text);
+    const htmlBytes = byteLength(message.html);
+    const bodyBytes = textBytes + htmlBytes;
     if (bodyBytes > messageLimits.maxBodyBytes) {
-      ctx.addIssue({ code: 'custom', path: ['html'], message: `text and html together exceed ${messageLimits.maxBodyBytes} bytes` });
+      // The field to shorten: the only body given, else the larger of the two.
+      const field = htmlBytes > textBytes ? 'html' : 'text';
+      const what = message.text !== undefined && message.html !== undefined ? 'text and html together exceed' : `${field} exceeds`;
+      ctx.addIssue({ code: 'custom', path: [field], message: `${what} ${messageLimits.maxBodyBytes} bytes (got ${bodyBytes})` });
     }
-    let totalBytes = bodyBytes;
-    message.attachments.forEach((attachment) => {
-      totalBytes += decodedBase64Length(attachment.content);
-    });
-    if (totalBytes > messageLimits.maxTotalBytes) {
+    const attachmentBytes = message.attachments.reduce((sum, attachment) => sum + decodedBase64Length(attachment.content), 0);
+    const totalBytes = bodyBytes + attachmentBytes;
+    // A body over its own limit is reported above; the attachments are at fault only when they push the total over.
+    if (attachmentBytes > 0 && bodyBytes <= messageLimits.maxBodyBytes && totalBytes > messageLimits.maxTotalBytes) {
       ctx.addIssue({
         code: 'custom',
         path: ['attachments'],
@@ -181,20 +198,39 @@ export type ParseResult<T> = { readonly ok: true; readonly value: T } | { readon
 /** Validates an app's message; every problem is reported with the path of its field. */
 export function parseMessage(input: unknown): ParseResult<MessageContent> {
   const result = messageInputSchema.safeParse(input);
-  if (result.success) return { ok: true, value: result.data };
-  const issues: FieldIssue[] = result.error.issues.flatMap((issue) => {
-    const path = issue.path.map(String);
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ path: [...path, key].join('.'), message: 'unknown field' }));
-    }
-    // zod reports a bad record key as one wrapper issue; the key's own issues say what is wrong.
-    if (issue.code === 'invalid_key') {
-      return issue.issues.map((inner) => ({ path: path.join('.'), message: inner.message }));
-    }
-    return [{ path: path.join('.') || '(message)', message: issue.message }];
-  });
+  const protoKeys = protoKeyIssues(input);
+  if (result.success && protoKeys.length === 0) return { ok: true, value: result.data };
+  const schemaIssues: FieldIssue[] = result.success
+    ? []
+    : result.error.issues.flatMap((issue) => {
+        const path = issue.path.map(String);
+        if (issue.code === 'unrecognized_keys') {
+          return issue.keys.map((key) => ({ path: [...path, key].join('.'), message: 'unknown field' }));
+        }
+        // zod reports a bad record key as one wrapper issue; the key's own issues say what is wrong.
+        if (issue.code === 'invalid_key') {
+          return issue.issues.map((inner) => ({ path: path.join('.'), message: inner.message }));
+        }
+        return [{ path: path.join('.') || '(message)', message: issue.message }];
+      });
+  const issues = [...protoKeys, ...schemaIssues];
   const summary = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
   return { ok: false, error: mailError('INVALID_MESSAGE', summary, { issues }) };
+}
+
+/**
+ * zod skips an own `__proto__` key of a record without a word (copying it would replace the
+ * result's prototype), so it is looked for in the raw input: a key the caller sent is refused
+ * by name, like `constructor`, not lost.
+ */
+function protoKeyIssues(input: unknown): FieldIssue[] {
+  if (typeof input !== 'object' || input === null) return [];
+  return (['headers', 'metadata'] as const).flatMap((field) => {
+    const record: unknown = Object.hasOwn(input, field) ? (input as Record<string, unknown>)[field] : undefined;
+    if (typeof record !== 'object' || record === null || !Object.hasOwn(record, '__proto__')) return [];
+    const what = field === 'headers' ? 'header name' : 'metadata key';
+    return [{ path: `${field}.__proto__`, message: `${what} __proto__ is not allowed (a JavaScript object key)` }];
+  });
 }
 
 /** All envelope recipients of a message. */

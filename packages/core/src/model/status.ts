@@ -7,7 +7,8 @@
  *   sending ──message fault──▶ failed
  *   sending | retrying ──max attempts / max age──▶ dead
  *   sending ──ambiguous, policy confirm──▶ held ──confirmed──▶ sent; ──window over──▶ queued (other providers)
- *   sending ──lease expired (worker died)──▶ claimable again (at-least-once)
+ *   sending ──lease expired (worker died)──▶ claimable again (at-least-once), an attempt with outcome `unknown` recorded
+ *   queued | scheduled | retrying | held ──claimed with no `to` recipient off the suppression list──▶ failed (RECIPIENT_SUPPRESSED)
  *   queued | scheduled | retrying ──cancel──▶ cancelled
  *   failed | dead | cancelled ──requeue (bulk retry)──▶ queued
  */

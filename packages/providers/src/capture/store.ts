@@ -33,17 +33,18 @@ const CAPTURE_FILE = /^\d{8}T\d{9}Z-\d{6}-capture-[\w-]+\.(eml|json)$/;
 /**
  * One `<time>-<sequence>-<id>.eml` and `.json` per message; the names sort by capture time.
  * The `.json` is written last and atomically, so a listed message always has its `.eml`.
+ * Folder and files are owner-only: captured mail is real people's mail.
  */
 export function folderStore(directory: string): CaptureStore {
   let sequence = 0;
   return {
     async put(record, raw) {
-      await mkdir(directory, { recursive: true });
+      await mkdir(directory, { recursive: true, mode: 0o700 });
       sequence = (sequence + 1) % 1_000_000;
       const stamp = record.capturedAt.replace(/[-:.]/g, '');
       const base = join(directory, `${stamp}-${String(sequence).padStart(6, '0')}-${record.providerMessageId}`);
-      await writeFile(`${base}.eml`, raw);
-      await writeFile(`${base}.json.tmp`, `${JSON.stringify(record, null, 2)}\n`);
+      await writeFile(`${base}.eml`, raw, { mode: 0o600 });
+      await writeFile(`${base}.json.tmp`, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
       await rename(`${base}.json.tmp`, `${base}.json`);
     },
     async list() {
@@ -60,7 +61,7 @@ export function folderStore(directory: string): CaptureStore {
       await Promise.all((await filesIn(directory)).map((name) => rm(join(directory, name), { force: true })));
     },
     async check() {
-      await mkdir(directory, { recursive: true });
+      await mkdir(directory, { recursive: true, mode: 0o700 });
       await access(directory, constants.W_OK);
     },
   };

@@ -26,6 +26,7 @@ const TABLES = [
   'suppression',
   'provider_override',
   'api_key',
+  'tenant_sender',
   'alert_notification',
   'alert',
   'lease',
@@ -61,6 +62,8 @@ export interface TestDatabase {
   open(options?: Omit<StoreOptions, 'url'>): Promise<MailStore>;
   /** Runs one query on a brand-new connection (what another process would see). */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs one write on a brand-new connection (an older version's rows, another process's change). */
+  execute(sql: string, params?: unknown[]): Promise<void>;
 }
 
 /** Declares the same tests once per database. Every test starts on empty tables. */
@@ -106,6 +109,7 @@ export function forEachDatabase(name: string, body: (database: TestDatabase) => 
           return store;
         },
         query: (sql, params) => rawQuery(dialect, url, sql, params),
+        execute: (sql, params) => rawExecute(dialect, url, sql, params),
       });
     });
   }
@@ -164,6 +168,25 @@ async function truncate(dialect: Dialect, url: string): Promise<void> {
     })();
   } finally {
     db.close();
+  }
+}
+
+async function rawExecute(dialect: Dialect, url: string, sql: string, params: unknown[] = []): Promise<void> {
+  if (dialect === 'sqlite') {
+    const db = new Database(url.replace(/^file:/, ''));
+    try {
+      db.prepare(sql).run(...params);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql, params);
+  } finally {
+    await client.end();
   }
 }
 

@@ -45,13 +45,16 @@ export interface SendGridStandInOptions {
  * - `reset`: drop the connection after reading the request (`request`, the default) or after
  *   sending part of the response head (`response`);
  * - `acceptThenReset`: accept a valid message (it counts as sent) and drop the connection
- *   before answering, so the client cannot know.
+ *   before answering, so the client cannot know;
+ * - `raw`: answer with that status, body text and header values exactly as given (written as
+ *   bytes: `headers` as Latin-1, `body` as UTF-8), NUL and all, as a misbehaving gateway might.
  */
 export type SendGridFault =
   | { readonly kind: 'status'; readonly status: SendGridFaultStatus; readonly rateLimitResetSeconds?: number }
   | { readonly kind: 'hang' }
   | { readonly kind: 'reset'; readonly during?: 'request' | 'response' }
-  | { readonly kind: 'acceptThenReset' };
+  | { readonly kind: 'acceptThenReset' }
+  | { readonly kind: 'raw'; readonly status: number; readonly body: string; readonly headers?: Readonly<Record<string, string>> };
 
 export type RequestOutcome =
   | { readonly kind: 'answered'; readonly status: number; readonly body?: unknown; readonly messageId?: string }
@@ -288,6 +291,16 @@ export class SendGridStandIn {
       case 'status': {
         const headers = fault.status === 429 ? this.rateLimitHeaders(fault.rateLimitResetSeconds ?? 1) : {};
         this.answer(received, res, fault.status, faultBodies[fault.status], undefined, headers);
+        return;
+      }
+      case 'raw': {
+        this.record({ ...received, outcome: { kind: 'answered', status: fault.status, body: parseJson(fault.body) } });
+        // Node's response writer refuses some of these bytes in headers: they go straight to the socket.
+        const headers = { 'Content-Type': 'application/json', ...fault.headers, 'Content-Length': String(Buffer.byteLength(fault.body)) };
+        const head = `HTTP/1.1 ${fault.status} Error\r\n${Object.entries(headers)
+          .map(([name, value]) => `${name}: ${value}\r\n`)
+          .join('')}Connection: close\r\n\r\n`;
+        res.socket?.end(Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(fault.body, 'utf8')]));
         return;
       }
       case 'hang':
