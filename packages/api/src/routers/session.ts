@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { ApiContext } from '../context.js';
 import { DEFAULT_SESSION_TTL_MS } from '../context.js';
 import { apiError } from '../errors.js';
-import { clearedSessionCookie, sessionCookie } from '../session-cookie.js';
 import { allows } from '../scopes.js';
+import { clearedSessionCookie, sessionCookie } from '../session-cookie.js';
 import { csrfRefusal, OPERATOR_SCOPE, publicProcedure, router, signedIn } from '../trpc.js';
 
 /** Who the console acts as: what it shows and which buttons it enables. */
