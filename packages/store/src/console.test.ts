@@ -164,6 +164,14 @@ forEachDatabase('message search', (database) => {
       return page.items.map((item) => name[item.id]);
     };
     expect(await search('')).toEqual(['queued', 'failed', 'dead', 'booking', 'welcome']);
+    // The live view counts only the unsent statuses every second: the others read 0 then.
+    expect(await store.countByStatus({ tenantId: 'hotel' }, ['dead', 'retrying'])).toMatchObject({
+      dead: 1,
+      retrying: 1,
+      sent: 0,
+      failed: 0,
+    });
+    expect(await store.countByStatus({ tenantId: 'hotel' })).toMatchObject({ dead: 1, retrying: 1, sent: 2, failed: 1 });
     expect(await search('', 'all')).toEqual(['spa', 'queued', 'failed', 'dead', 'booking', 'welcome']);
     expect(await search('to:alice@example.org')).toEqual(['welcome']);
     expect(await search('to:desk@partner.example')).toEqual(['booking']);

@@ -227,10 +227,14 @@ export function createOperatorApi(ctx: StoreContext) {
     });
   }
 
-  async function countByStatus(scope: TenantScope = {}): Promise<Record<MessageStatus, number>> {
+  /** Every status counted (0 when none); with `only`, only those are read (the others stay 0): an index range, not the whole table. */
+  async function countByStatus(scope: TenantScope = {}, only?: readonly MessageStatus[]): Promise<Record<MessageStatus, number>> {
     const groups = await db.message.groupBy({
       by: ['status'],
-      where: scope.tenantId === undefined ? {} : { tenantId: scope.tenantId },
+      where: {
+        ...(scope.tenantId === undefined ? {} : { tenantId: scope.tenantId }),
+        ...(only === undefined ? {} : { status: { in: [...only] } }),
+      },
       _count: { _all: true },
     });
     const counts = Object.fromEntries(messageStatuses.map((status) => [status, 0])) as Record<MessageStatus, number>;

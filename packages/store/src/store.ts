@@ -98,7 +98,8 @@ export interface MailStore
   exportSearch: ExportApi['exportSearch'];
   requeue(target: RequeueTarget, options?: RequeueOptions): Promise<RequeueResult>;
   cancel(id: string, options?: TenantScope & { readonly reason?: string }): Promise<{ id: string; previous: MessageStatus }>;
-  countByStatus(scope?: TenantScope): Promise<Record<MessageStatus, number>>;
+  /** Messages per status; with `only`, just those statuses are counted (the rest read 0). */
+  countByStatus(scope?: TenantScope, only?: readonly MessageStatus[]): Promise<Record<MessageStatus, number>>;
   oldestUnsentAt(scope?: TenantScope): Promise<number | undefined>;
   /** Stored with an audit entry; `actor` is the API key that asked (absent from the command line). */
   setProviderState(provider: string, state: ProviderState, note?: string, actor?: ProviderActor): Promise<ProviderStateRecord>;

@@ -98,7 +98,7 @@ function subscribe(cookie: string, lastEventId?: string): Stream {
 }
 
 it('live.overview over SSE with the session cookie: a snapshot at once, a breaker opening in a worker within 3 s, unsent mail counted', async () => {
-  const admin = await store.createApiKey({ name: 'on call', scopes: ['admin'] });
+  const admin = await store.createApiKey({ name: 'on call', scopes: ['operator'] });
   const stream = subscribe(await signIn(admin.key));
   const first = await stream.next(() => true, 5_000);
   expect(first.providers.map((provider) => [provider.name, provider.state, provider.openIn])).toEqual([

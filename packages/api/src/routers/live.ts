@@ -51,6 +51,7 @@ export interface LiveAlert {
 export interface LiveOverview {
   /** When the server took it (epoch ms); a change of this alone is not sent. */
   readonly at: number;
+  /** Per status; the unsent ones as of `at`, the others refreshed every 15 s (counting them all is costly on a large store). */
   readonly counts: Record<MessageStatus, number>;
   /** Messages not yet handed to a provider. */
   readonly queueDepth: number;
@@ -64,13 +65,16 @@ export interface LiveOverview {
 async function snapshot(ctx: ApiContext, tenantId: string, operator: boolean): Promise<LiveOverview> {
   const at = ctx.now();
   const scope = { tenantId };
-  const [counts, oldestUnsentAt, processes, states, alerts] = await Promise.all([
-    ctx.deps.store.countByStatus(scope),
+  const [full, unsent, oldestUnsentAt, processes, states, alerts] = await Promise.all([
+    ctx.live.fullCounts(tenantId, () => ctx.deps.store.countByStatus(scope)),
+    ctx.deps.store.countByStatus(scope, unsentStatuses),
     ctx.deps.store.oldestUnsentAt(scope),
     liveProcesses(ctx.deps, at),
     ctx.deps.store.listProviderStates(),
     operator ? ctx.deps.store.firingAlerts() : Promise.resolve(undefined),
   ]);
+  const counts = { ...full };
+  for (const status of unsentStatuses) counts[status] = unsent[status];
   const stored = new Map(states.map((record) => [record.provider, record]));
   const providers = ctx.deps.providerNames().map((name): LiveProvider => {
     const breakers = processes.flatMap((beat): LiveBreaker[] => {
