@@ -10,7 +10,7 @@ afterEach(async () => {
 
 test('providers.setState is audited with the key that asked; providers.audit lists it newest first, by provider', async () => {
   api = await startTestApi();
-  const admin = apiClient(api.url, api.keys.hotelAdmin.key);
+  const admin = apiClient(api.url, api.keys.operator.key);
   await admin.providers.setState.mutate({ provider: 'sendgrid', state: 'drained', note: 'provider maintenance 02:00-03:00' });
   await admin.providers.setState.mutate({ provider: 'sendgrid', state: 'enabled', note: 'maintenance over' });
   await admin.providers.setState.mutate({ provider: 'ses', state: 'forced_open', note: 'status page says degraded' });
@@ -22,7 +22,7 @@ test('providers.setState is audited with the key that asked; providers.audit lis
     'sendgrid enabled->drained',
   ]);
   expect(all[1]).toMatchObject({
-    actor: { keyId: api.keys.hotelAdmin.id, keyName: 'hotel admin' },
+    actor: { keyId: api.keys.operator.id, keyName: 'operator' },
     note: 'maintenance over',
     before: { state: 'drained', note: 'provider maintenance 02:00-03:00' },
   });
@@ -31,7 +31,7 @@ test('providers.setState is audited with the key that asked; providers.audit lis
 
 test('a refused change leaves no audit entry; the audit needs the operator scope', async () => {
   api = await startTestApi();
-  const admin = apiClient(api.url, api.keys.hotelAdmin.key);
+  const admin = apiClient(api.url, api.keys.operator.key);
   expect(await failure(admin.providers.setState.mutate({ provider: 'nope', state: 'drained', note: 'x' }))).toMatchObject({
     code: 'INVALID_INPUT',
   });

@@ -32,9 +32,10 @@ test('stats.series: attempts by outcome, failovers, breaker changes and operator
     });
   await beat('closed', now - 60_000);
   await beat('open', now);
-  await admin.providers.setState.mutate({ provider: 'sendgrid', state: 'drained', note: 'outage' });
+  const operator = apiClient(api.url, api.keys.operator.key);
+  await operator.providers.setState.mutate({ provider: 'sendgrid', state: 'drained', note: 'outage' });
 
-  const series = await admin.stats.series.query({ range: '1h' });
+  const series = await operator.stats.series.query({ range: '1h' });
   expect(series.bucketMs).toBe(60_000);
   expect(series.buckets).toHaveLength(60);
   expect((series.buckets[1] ?? 0) - (series.buckets[0] ?? 0)).toBe(60_000);
