@@ -47,7 +47,8 @@ beforeAll(async () => {
       { type: 'smtp', name: 'smtp', host: '127.0.0.1', port: smtp.port },
     ],
     routing: { breaker: { timeoutMs: SLOW_MS * 2 } },
-    worker: { concurrency: 2, idlePollMs: 100, overridesRefreshMs: REFRESH_MS },
+    // The grace must cover the longest send: each provider's timeout in turn.
+    worker: { concurrency: 2, idlePollMs: 100, overridesRefreshMs: REFRESH_MS, shutdownGraceMs: SLOW_MS * 4 },
     server: { port: 0, rateLimit: { enabled: false } },
   });
   const migrate = await runMailroute(['migrate', '--config', config], { cwd: dir.path });
