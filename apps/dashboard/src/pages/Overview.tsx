@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { FailoverTimeline } from '../components/FailoverTimeline.js';
 import { ProviderStateDialog } from '../components/ProviderStateDialog.js';
-import { ScopedButton } from '../components/ScopedButton.js';
+import { ScopedButton, ScopeNote } from '../components/ScopedButton.js';
 import { Sparkline } from '../components/Sparkline.js';
 import { ErrorNote, QueryView } from '../components/states.js';
 import { count, duration, percent, Time } from '../format.js';
@@ -309,7 +309,7 @@ function ProviderCard({
       </dl>
       <AuditTrail entries={audit} />
       <footer>
-        <ScopedButton scope="admin" onClick={() => setChanging(true)}>
+        <ScopedButton scope="operator" onClick={() => setChanging(true)}>
           {t('card.changeState')}
         </ScopedButton>
         <Link to={`/messages?q=${encodeURIComponent(`provider:${provider.name}`)}`}>{t('card.messages')}</Link>
@@ -334,17 +334,25 @@ export function OverviewPage() {
   useLive(WINDOWS_REFRESH_MS);
   const health = useQuery(trpc.providers.health.queryOptions());
   const overview = useQuery(trpc.stats.overview.queryOptions());
-  const firing = useQuery(trpc.alerts.list.queryOptions({ state: 'firing', limit: 50 }));
+  const operator = can('operator');
+  const firing = useQuery(trpc.alerts.list.queryOptions({ state: 'firing', limit: 50 }, { enabled: operator }));
   const series = useQuery(trpc.stats.series.queryOptions(picked ? { range, provider: picked } : { range }));
-  const audit = useQuery(trpc.providers.audit.queryOptions({ limit: 100 }, { enabled: can('operator') }));
+  const audit = useQuery(trpc.providers.audit.queryOptions({ limit: 100 }, { enabled: operator }));
   const alerts = firing.data?.items ?? [];
   const auditOf = (provider: string) => (audit.data ?? []).filter((entry) => entry.provider === provider);
   return (
     <>
       <h1>{t('nav.overview')}</h1>
       <QueryView query={overview}>{(data) => <Summary overview={data} alerts={alerts} />}</QueryView>
-      {firing.error ? <ErrorNote error={firing.error} /> : <FiringAlerts alerts={alerts} />}
+      {!operator ? (
+        <ScopeNote scope="operator" what={t('nav.alerts')} />
+      ) : firing.error ? (
+        <ErrorNote error={firing.error} />
+      ) : (
+        <FiringAlerts alerts={alerts} />
+      )}
       <h2>{t('overview.providers')}</h2>
+      {!operator && <ScopeNote scope="operator" what={t('overview.providerActions')} />}
       <QueryView query={health} empty={t('overview.noProviders')} isEmpty={(data) => data.providers.length === 0}>
         {(data) => (
           <div className="cards">
