@@ -75,7 +75,7 @@ describe('console in the browser', () => {
     await card.waitFor();
     const change = card.getByRole('button', { name: 'Change state…' });
     expect(await change.isDisabled()).toBe(true);
-    expect(await card.getByText('Needs the operator scope').isVisible()).toBe(true);
+    expect(await card.locator('footer').getByText('Needs the operator scope').isVisible()).toBe(true);
     await tab.getByRole('link', { name: 'Recovery' }).click();
     expect(await tab.getByRole('button', { name: 'Dry run' }).isDisabled()).toBe(true);
     await screenshot(tab, 'read-only-recovery');
@@ -102,8 +102,12 @@ describe('console in the browser', () => {
     const card = tab.locator('[data-provider="sendgrid"]');
     await card.waitFor();
     expect(await card.getByRole('button', { name: 'Change state…' }).isDisabled()).toBe(true);
-    expect(await card.getByText('Needs the operator scope').isVisible()).toBe(true);
+    expect(await card.locator('footer').getByText('Needs the operator scope').isVisible()).toBe(true);
     expect(await tab.getByText('Alerts: needs the operator scope').isVisible()).toBe(true);
+    // Per-process breakers are for operators: the card says so rather than "no live process".
+    expect(await card.locator('.breakers').textContent()).toContain('Needs the operator scope');
+    const { liveIn } = (await tenantAdmin.providers.health.query()).providers.find((provider) => provider.name === 'sendgrid') ?? {};
+    expect(await card.getByTestId('open-in').textContent()).toBe(`Breaker not open in any of ${liveIn} processes`);
     expect(await tab.getByText("Changing a provider's state and its audit trail: needs the operator scope").isVisible()).toBe(true);
     expect(await tab.getByRole('alert').count()).toBe(0);
     await screenshot(tab, 'tenant-admin-overview');

@@ -164,11 +164,21 @@ function FiringAlerts({ alerts }: { readonly alerts: readonly Alert[] }) {
 
 function Breakers({ provider }: { readonly provider: Provider }) {
   const { t } = useLang();
+  const { can } = useSession();
   const states = new Set(provider.breakers.map((breaker) => breaker.state));
+  // A tenant's key gets no process list, only the counts: that is not "no process".
+  const hidden = !can('operator');
   return (
     <div className="breakers">
       <h4>{t('card.breakers')}</h4>
-      {provider.breakers.length === 0 && <p className="muted">{t('card.noProcesses')}</p>}
+      {hidden ? (
+        <p className="needs-scope">
+          <span aria-hidden="true">⊘ </span>
+          {t('scope.missing', { scope: 'operator' })}
+        </p>
+      ) : (
+        provider.breakers.length === 0 && <p className="muted">{t('card.noProcesses')}</p>
+      )}
       {states.size > 1 && (
         <p className="warn" role="note">
           <span aria-hidden="true">⚠ </span>
@@ -268,9 +278,7 @@ function ProviderCard({
         </p>
       )}
       <p className="open-in" data-testid="open-in">
-        {openBreaker
-          ? t('card.openIn', { open: provider.openIn, all: provider.breakers.length })
-          : t('card.closedIn', { all: provider.breakers.length })}
+        {openBreaker ? t('card.openIn', { open: provider.openIn, all: provider.liveIn }) : t('card.closedIn', { all: provider.liveIn })}
       </p>
       <Breakers provider={provider} />
       <Windows provider={provider} />
