@@ -216,7 +216,8 @@ describe('console in the browser', () => {
     expect(await tab.getByRole('alert').count()).toBe(0);
     await tab.getByText(`${matching.items.length} shown; that is all.`).waitFor();
     expect(new URL(tab.url()).searchParams.get('q')).toBe('status:dead provider:sendgrid');
-    expect(await tab.locator('.virtual-list li').count()).toBe(matching.items.length);
+    // The virtual list draws its rows once it has measured its scroll area, which can be a frame after the count line.
+    await expect.poll(() => tab.locator('.virtual-list li').count()).toBe(matching.items.length);
     await screenshot(tab, 'messages');
 
     const detail = await app.client.mail.get.query({ id: matching.items[0]?.id ?? '' });
