@@ -139,7 +139,7 @@ describe('console in the browser', () => {
     await tab.getByLabel('Language').selectOption('ja');
     await tab.getByRole('link', { name: '概要', exact: true }).click();
     await tab.locator('[data-provider="sendgrid"]').waitFor();
-    expect(await tab.getByText('アラート: operator スコープが必要です').isVisible()).toBe(true);
+    expect(await tab.getByText('アラート：operator スコープが必要です').isVisible()).toBe(true);
     await screenshot(tab, 'tenant-admin-overview-ja');
     await tab.getByRole('link', { name: 'アラート', exact: true }).click();
     await tab.getByRole('heading', { name: 'アラート', level: 1 }).waitFor();

@@ -15,7 +15,7 @@ export const ja: Record<keyof typeof en, string> = {
   'state.working': '処理中…',
   'state.forbidden': 'このキーでは許可されていません。',
   'scope.missing': '{scope} スコープが必要です',
-  'scope.missingFor': '{what}: {scope} スコープが必要です',
+  'scope.missingFor': '{what}：{scope} スコープが必要です',
   'action.cancel': 'キャンセル',
 
   'signin.title': 'mailroute コンソールにサインイン',
