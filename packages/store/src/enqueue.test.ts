@@ -51,17 +51,19 @@ forEachDatabase('enqueue', (database) => {
 
   test('a future sendAt is scheduled and only claimable once due; a past one is queued', async () => {
     const clock = manualClock();
+    // Longer than the wait below, so the claim path's lease recovery does not hand the first message back.
+    const LEASE = 120_000;
     const store = await database.open({ now: clock.now });
     const later = await store.enqueue(content({ sendAt: new Date(clock.now() + 60_000) }));
     const past = await store.enqueue(content({ sendAt: new Date(clock.now() - 60_000) }));
     expect(later.status).toBe('scheduled');
     expect(past.status).toBe('queued');
-    expect((await store.claim('w1', 10, 30_000)).map((claimed) => claimed.message.id)).toEqual([past.id]);
+    expect((await store.claim('w1', 10, LEASE)).map((claimed) => claimed.message.id)).toEqual([past.id]);
     expect(await store.nextDueAt()).toBe(clock.now() + 60_000);
     clock.advance(59_999);
-    expect(await store.claim('w1', 10, 30_000)).toEqual([]);
+    expect(await store.claim('w1', 10, LEASE)).toEqual([]);
     clock.advance(1);
-    expect((await store.claim('w1', 10, 30_000)).map((claimed) => claimed.message.id)).toEqual([later.id]);
+    expect((await store.claim('w1', 10, LEASE)).map((claimed) => claimed.message.id)).toEqual([later.id]);
   });
 
   test('the same idempotency key with the same content returns the first message; another tenant may reuse it', async () => {
