@@ -22,7 +22,9 @@ async function page(locale = 'en-US'): Promise<Page> {
 
 beforeAll(async () => {
   [app, browser] = await Promise.all([
-    startConsoleServer('console', { retry: { baseDelayMs: 100, maxDelayMs: 200, maxAttempts: 2 } }),
+    // Rounds that find every breaker open do not count toward maxAttempts, so with three failing
+    // providers it is maxAgeMs (from acceptance or requeue) that makes test 3's mail dead.
+    startConsoleServer('console', { retry: { baseDelayMs: 100, maxDelayMs: 200, maxAttempts: 2, maxAgeMs: 4_000 } }),
     launchBrowser(),
   ]);
 }, 60_000);
@@ -73,7 +75,7 @@ describe('console in the browser', () => {
     await card.waitFor();
     const change = card.getByRole('button', { name: 'Change state…' });
     expect(await change.isDisabled()).toBe(true);
-    expect(await card.getByText('Needs the admin scope').isVisible()).toBe(true);
+    expect(await card.locator('footer').getByText('Needs the operator scope').isVisible()).toBe(true);
     await tab.getByRole('link', { name: 'Recovery' }).click();
     expect(await tab.getByRole('button', { name: 'Dry run' }).isDisabled()).toBe(true);
     await screenshot(tab, 'read-only-recovery');
@@ -84,6 +86,73 @@ describe('console in the browser', () => {
     });
     await expect(reader.mail.retry.mutate({ filter: {}, dryRun: true })).rejects.toMatchObject({ data: { code: 'FORBIDDEN' } });
   }, 40_000);
+
+  it('8. a tenant admin key, not an operator: provider actions and alerts name the operator scope, recovery stays open, the API agrees', async () => {
+    const { key } = await app.client.keys.create.mutate({ name: 'acme admin', scopes: ['admin'], tenantId: 'acme' });
+    const tenantAdmin = app.clientFor(key);
+    expect(await tenantAdmin.session.whoami.query()).toMatchObject({
+      name: 'acme admin',
+      tenantId: 'acme',
+      scopes: ['admin'],
+      operator: false,
+    });
+
+    const tab = await page();
+    await signIn(tab, app.url, key);
+    const card = tab.locator('[data-provider="sendgrid"]');
+    await card.waitFor();
+    expect(await card.getByRole('button', { name: 'Change state…' }).isDisabled()).toBe(true);
+    expect(await card.locator('footer').getByText('Needs the operator scope').isVisible()).toBe(true);
+    expect(await tab.getByText('Alerts: needs the operator scope').isVisible()).toBe(true);
+    // Per-process breakers are for operators: the card says so rather than "no live process".
+    expect(await card.locator('.breakers').textContent()).toContain('Needs the operator scope');
+    const { liveIn } = (await tenantAdmin.providers.health.query()).providers.find((provider) => provider.name === 'sendgrid') ?? {};
+    expect(await card.getByTestId('open-in').textContent()).toBe(`Breaker not open in any of ${liveIn} processes`);
+    expect(await tab.getByText("Changing a provider's state and its audit trail: needs the operator scope").isVisible()).toBe(true);
+    expect(await tab.getByRole('alert').count()).toBe(0);
+    await screenshot(tab, 'tenant-admin-overview');
+
+    await tab.getByRole('link', { name: 'Alerts', exact: true }).click();
+    await tab.getByRole('heading', { name: 'Alerts', level: 1 }).waitFor();
+    expect(await tab.getByRole('note').textContent()).toContain('Needs the operator scope');
+    expect(await tab.getByRole('alert').count()).toBe(0);
+    await screenshot(tab, 'tenant-admin-alerts');
+
+    await tab.getByRole('link', { name: 'API keys', exact: true }).click();
+    await tab.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    expect(await tab.getByRole('checkbox', { name: /^operator/ }).isDisabled()).toBe(true);
+    expect(await tab.getByRole('checkbox', { name: 'admin' }).isDisabled()).toBe(false);
+    await expect.poll(() => tab.getByRole('row', { name: /acme admin/ }).count()).toBe(1);
+    await screenshot(tab, 'tenant-admin-keys');
+
+    await tab.goto(`${app.url}/dashboard/recovery?status=dead`);
+    const dryRun = tab.getByRole('button', { name: 'Dry run' });
+    await dryRun.waitFor();
+    expect(await dryRun.isDisabled()).toBe(false);
+    expect(await tab.getByText(/Needs the \w+ scope/).count()).toBe(0);
+    await dryRun.click();
+    await tab.getByTestId('matched').waitFor();
+    expect(await tab.getByTestId('matched').textContent()).toBe(
+      String((await tenantAdmin.mail.retry.mutate({ filter: { status: ['dead'] }, dryRun: true })).matched),
+    );
+
+    await tab.getByLabel('Language').selectOption('ja');
+    await tab.getByRole('link', { name: '概要', exact: true }).click();
+    await tab.locator('[data-provider="sendgrid"]').waitFor();
+    expect(await tab.getByText('アラート：operator スコープが必要です').isVisible()).toBe(true);
+    await screenshot(tab, 'tenant-admin-overview-ja');
+    await tab.getByRole('link', { name: 'アラート', exact: true }).click();
+    await tab.getByRole('heading', { name: 'アラート', level: 1 }).waitFor();
+    expect(await tab.getByRole('note').textContent()).toContain('operator スコープが必要です');
+    await screenshot(tab, 'tenant-admin-alerts-ja');
+
+    await expect(tenantAdmin.providers.setState.mutate({ provider: 'sendgrid', state: 'drained', note: 'x' })).rejects.toMatchObject({
+      message: expect.stringContaining('lacks the operator scope'),
+      data: { code: 'FORBIDDEN' },
+    });
+    await expect(tenantAdmin.alerts.list.query({ state: 'firing', limit: 10 })).rejects.toMatchObject({ data: { code: 'FORBIDDEN' } });
+    expect((await app.client.providers.list.query()).find((provider) => provider.name === 'sendgrid')?.state).toBe('enabled');
+  }, 60_000);
 
   it('5. drains SendGrid from the UI with a note: new mail avoids it and the card shows the note', async () => {
     const tab = await page();
@@ -147,7 +216,8 @@ describe('console in the browser', () => {
     expect(await tab.getByRole('alert').count()).toBe(0);
     await tab.getByText(`${matching.items.length} shown; that is all.`).waitFor();
     expect(new URL(tab.url()).searchParams.get('q')).toBe('status:dead provider:sendgrid');
-    expect(await tab.locator('.virtual-list li').count()).toBe(matching.items.length);
+    // The virtual list draws its rows once it has measured its scroll area, which can be a frame after the count line.
+    await expect.poll(() => tab.locator('.virtual-list li').count()).toBe(matching.items.length);
     await screenshot(tab, 'messages');
 
     const detail = await app.client.mail.get.query({ id: matching.items[0]?.id ?? '' });
@@ -164,12 +234,16 @@ describe('console in the browser', () => {
 
   it('4. recovery: the dry run shows the API’s numbers; confirming requeues them and they are sent', async () => {
     // Requeued mail must find SendGrid's breaker closed, not half-open (one probe at a time; the
-    // rest would find no provider and, with two attempts here, go dead at once): one message closes it.
-    await app.client.mail.send.mutate(booking(99, 'probe'));
+    // rest would find no provider). A message sent while the breaker is still open goes to SES and
+    // leaves it open, so one is sent every half second until one finds it half-open and closes it.
+    let polls = 0;
     await until(
-      async () =>
-        (await app.client.providers.health.query()).providers.find((provider) => provider.name === 'sendgrid')?.breakers[0]?.state ===
-        'closed',
+      async () => {
+        const state = (await app.client.providers.health.query()).providers.find((provider) => provider.name === 'sendgrid')?.breakers[0]
+          ?.state;
+        if (state !== 'closed' && polls++ % 10 === 0) await app.client.mail.send.mutate(booking(99, 'probe'));
+        return state === 'closed';
+      },
       20_000,
       'the SendGrid breaker to close',
     );

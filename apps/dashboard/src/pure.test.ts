@@ -5,6 +5,7 @@ import { initialLang, translate } from './i18n.js';
 import { en } from './locales/en.js';
 import { ja } from './locales/ja.js';
 import { lastOutage } from './pages/Recovery.js';
+import { allows, type Scope } from './session.js';
 
 describe('language', () => {
   test('the URL wins, then the stored choice, then the browser', () => {
@@ -58,5 +59,22 @@ describe('outage preset', () => {
     expect(lastOutage(events)).toEqual({ subject: 'ses', startedAt: 300, resolvedAt: 450 });
     expect(lastOutage([...events, { provider: 'smtp', to: 'open', at: 500 }])).toEqual({ subject: 'smtp', startedAt: 500 });
     expect(lastOutage([])).toBeUndefined();
+  });
+});
+
+describe('scope checks', () => {
+  test('the console allows what the server allows: admin inside its tenant, operator for the service', () => {
+    const key = (scopes: Scope[]) => ({ scopes, operator: scopes.includes('operator') });
+    const table: [Scope[], Record<Scope, boolean>][] = [
+      [['read'], { read: true, send: false, admin: false, operator: false }],
+      [['send'], { read: false, send: true, admin: false, operator: false }],
+      [['admin'], { read: true, send: true, admin: true, operator: false }],
+      [['operator'], { read: true, send: true, admin: true, operator: true }],
+      [['read', 'send'], { read: true, send: true, admin: false, operator: false }],
+    ];
+    for (const [scopes, expected] of table) {
+      const got = Object.fromEntries((Object.keys(expected) as Scope[]).map((needed) => [needed, allows(key(scopes), needed)]));
+      expect({ scopes, got }).toEqual({ scopes, got: expected });
+    }
   });
 });

@@ -25,11 +25,21 @@ let onUnauthenticated = () => {};
 /** Raised by the query cache when any answer says UNAUTHENTICATED. */
 export const sessionEvents = { unauthenticated: () => onUnauthenticated() };
 
-/** `admin` implies every other scope, as the API does; `operator` is the server's word for service-wide rights. */
-export function allows(who: Who, needed: Scope): boolean {
+/**
+ * What each scope implies, exactly as the API's table (packages/api/src/scopes.ts): `admin` acts
+ * inside its tenant and implies `send` and `read`; `operator` acts on the whole service and
+ * implies `admin`. A check that differed would show enabled buttons the server then refuses.
+ */
+const implied: Readonly<Record<Scope, readonly Scope[]>> = {
+  send: ['send'],
+  read: ['read'],
+  admin: ['admin', 'send', 'read'],
+  operator: ['operator', 'admin', 'send', 'read'],
+};
+
+export function allows(who: Pick<Who, 'scopes' | 'operator'>, needed: Scope): boolean {
   if (needed === 'operator') return who.operator;
-  const scopes: readonly string[] = who.scopes;
-  return scopes.includes(needed) || scopes.includes('admin');
+  return who.scopes.some((scope) => implied[scope].includes(needed));
 }
 
 /**

@@ -22,3 +22,14 @@ export function ScopedButton({ scope, children, disabled, ...rest }: ButtonHTMLA
     </span>
   );
 }
+
+/** In place of a page or section the key may not read: which scope it needs, not an error. */
+export function ScopeNote({ scope, what }: { readonly scope: Scope; readonly what?: string }) {
+  const { t } = useLang();
+  return (
+    <p className="banner banner-info scope-note" role="note">
+      <span aria-hidden="true">⊘ </span>
+      {what === undefined ? t('scope.missing', { scope }) : t('scope.missingFor', { what, scope })}
+    </p>
+  );
+}

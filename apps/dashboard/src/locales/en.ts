@@ -14,6 +14,7 @@ export const en = {
   'state.working': 'Working…',
   'state.forbidden': 'Not allowed for this key.',
   'scope.missing': 'Needs the {scope} scope',
+  'scope.missingFor': '{what}: needs the {scope} scope',
   'action.cancel': 'Cancel',
 
   'signin.title': 'Sign in to the mailroute console',
@@ -38,6 +39,7 @@ export const en = {
   'overview.processes': 'Live processes',
   'overview.firing': 'Alerts firing',
   'overview.noAlerts': 'No alerts firing.',
+  'overview.providerActions': "Changing a provider's state and its audit trail",
   'overview.since': 'since',
   'overview.runbook': 'Runbook',
   'overview.providers': 'Providers in routing order',
@@ -120,6 +122,8 @@ export const en = {
   'alertState.firing': 'firing',
   'alertState.resolved': 'resolved',
   'alerts.firing': 'Firing',
+  'alerts.operatorOnly':
+    "Alerts describe the whole service (every tenant's late and dead mail, the notification channels), so only operator keys see them.",
   'alerts.history': 'History',
   'alerts.noHistory': 'No resolved alerts yet.',
   'alerts.notices': 'Notices sent',

@@ -15,6 +15,7 @@ export const ja: Record<keyof typeof en, string> = {
   'state.working': '処理中…',
   'state.forbidden': 'このキーでは許可されていません。',
   'scope.missing': '{scope} スコープが必要です',
+  'scope.missingFor': '{what}：{scope} スコープが必要です',
   'action.cancel': 'キャンセル',
 
   'signin.title': 'mailroute コンソールにサインイン',
@@ -38,6 +39,7 @@ export const ja: Record<keyof typeof en, string> = {
   'overview.noMessages': 'メッセージはまだありません',
   'overview.processes': '稼働中のプロセス',
   'overview.firing': '発生中のアラート',
+  'overview.providerActions': 'プロバイダーの状態変更と監査ログ',
   'overview.noAlerts': '発生中のアラートはありません。',
   'overview.since': '開始',
   'overview.runbook': 'ランブック',
@@ -120,6 +122,8 @@ export const ja: Record<keyof typeof en, string> = {
   'alertKind.all_providers_failing': '全プロバイダー障害',
   'alertState.firing': '発生中',
   'alertState.resolved': '解決済み',
+  'alerts.operatorOnly':
+    'アラートはサービス全体（全テナントの遅延・配信不能メール、通知チャネル）を表すため、オペレーターキーだけが閲覧できます。',
   'alerts.firing': '発生中',
   'alerts.history': '履歴',
   'alerts.noHistory': '解決済みのアラートはまだありません。',

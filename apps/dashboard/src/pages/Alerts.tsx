@@ -1,8 +1,10 @@
 import { useQuery } from '@tanstack/react-query';
+import { ScopeNote } from '../components/ScopedButton.js';
 import { Empty, QueryView } from '../components/states.js';
 import { Time } from '../format.js';
 import { type MessageKey, useLang } from '../i18n.js';
 import { useLive } from '../live.js';
+import { useSession } from '../session.js';
 import { type Outputs, useTRPC } from '../trpc.js';
 import { runbookSections } from './Overview.js';
 
@@ -60,9 +62,20 @@ function AlertItem({ alert }: { readonly alert: Alert }) {
 export function AlertsPage() {
   const { t } = useLang();
   const trpc = useTRPC();
+  const { can } = useSession();
+  const operator = can('operator');
   useLive();
-  const firing = useQuery(trpc.alerts.list.queryOptions({ state: 'firing', limit: 100 }));
-  const history = useQuery(trpc.alerts.list.queryOptions({ state: 'resolved', limit: 100 }));
+  const firing = useQuery(trpc.alerts.list.queryOptions({ state: 'firing', limit: 100 }, { enabled: operator }));
+  const history = useQuery(trpc.alerts.list.queryOptions({ state: 'resolved', limit: 100 }, { enabled: operator }));
+  if (!operator) {
+    return (
+      <>
+        <h1>{t('nav.alerts')}</h1>
+        <ScopeNote scope="operator" />
+        <p className="muted">{t('alerts.operatorOnly')}</p>
+      </>
+    );
+  }
   return (
     <>
       <h1>{t('nav.alerts')}</h1>

@@ -1,14 +1,14 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { Dialog } from '../components/Dialog.js';
-import { ScopedButton } from '../components/ScopedButton.js';
+import { ScopedButton, ScopeNote } from '../components/ScopedButton.js';
 import { ErrorNote, QueryView } from '../components/states.js';
 import { Time } from '../format.js';
 import { useLang } from '../i18n.js';
 import { type Scope, useSession } from '../session.js';
 import { useTRPC } from '../trpc.js';
 
-const SCOPES: readonly Scope[] = ['send', 'read', 'admin'];
+const SCOPES: readonly Scope[] = ['send', 'read', 'admin', 'operator'];
 
 export function KeysPage() {
   const { t } = useLang();
@@ -25,18 +25,13 @@ export function KeysPage() {
 
   function submit(event: FormEvent) {
     event.preventDefault();
-    create.mutate({ name: name.trim(), scopes: scopes as ('send' | 'read' | 'admin')[] }, { onSuccess: () => setName('') });
+    create.mutate({ name: name.trim(), scopes }, { onSuccess: () => setName('') });
   }
 
   return (
     <>
       <h1>{t('nav.keys')}</h1>
-      {!can('admin') && (
-        <p className="banner banner-info">
-          <span aria-hidden="true">⊘ </span>
-          {t('scope.missing', { scope: 'admin' })}
-        </p>
-      )}
+      {!can('admin') && <ScopeNote scope="admin" />}
       <form className="inline-form" onSubmit={submit}>
         <label>
           {t('keys.name')}
@@ -44,16 +39,22 @@ export function KeysPage() {
         </label>
         <fieldset>
           <legend>{t('keys.scopes')}</legend>
-          {SCOPES.map((scope) => (
-            <label key={scope} className="check">
-              <input
-                type="checkbox"
-                checked={scopes.includes(scope)}
-                onChange={(event) => setScopes(event.target.checked ? [...scopes, scope] : scopes.filter((s) => s !== scope))}
-              />
-              {scope}
-            </label>
-          ))}
+          {SCOPES.map((scope) => {
+            // Only an operator key creates operator keys; the server refuses the others.
+            const grantable = scope !== 'operator' || can('operator');
+            return (
+              <label key={scope} className="check">
+                <input
+                  type="checkbox"
+                  disabled={!grantable}
+                  checked={grantable && scopes.includes(scope)}
+                  onChange={(event) => setScopes(event.target.checked ? [...scopes, scope] : scopes.filter((s) => s !== scope))}
+                />
+                {scope}
+                {!grantable && can('admin') && <span className="needs-scope">{t('scope.missing', { scope: 'operator' })}</span>}
+              </label>
+            );
+          })}
         </fieldset>
         <ScopedButton scope="admin" type="submit" disabled={create.isPending || scopes.length === 0}>
           {t('keys.create')}
@@ -101,7 +102,7 @@ export function KeysPage() {
                     <td>
                       {key.revokedAt === undefined ? (
                         <ScopedButton
-                          scope="admin"
+                          scope={key.scopes.includes('operator') ? 'operator' : 'admin'}
                           onClick={() => setRevoking({ id: key.id, name: key.name })}
                           aria-label={`${t('keys.revoke')} ${key.name}`}
                         >

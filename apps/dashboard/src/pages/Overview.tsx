@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { FailoverTimeline } from '../components/FailoverTimeline.js';
 import { ProviderStateDialog } from '../components/ProviderStateDialog.js';
-import { ScopedButton } from '../components/ScopedButton.js';
+import { ScopedButton, ScopeNote } from '../components/ScopedButton.js';
 import { Sparkline } from '../components/Sparkline.js';
 import { ErrorNote, QueryView } from '../components/states.js';
 import { count, duration, percent, Time } from '../format.js';
@@ -164,11 +164,21 @@ function FiringAlerts({ alerts }: { readonly alerts: readonly Alert[] }) {
 
 function Breakers({ provider }: { readonly provider: Provider }) {
   const { t } = useLang();
+  const { can } = useSession();
   const states = new Set(provider.breakers.map((breaker) => breaker.state));
+  // A tenant's key gets no process list, only the counts: that is not "no process".
+  const hidden = !can('operator');
   return (
     <div className="breakers">
       <h4>{t('card.breakers')}</h4>
-      {provider.breakers.length === 0 && <p className="muted">{t('card.noProcesses')}</p>}
+      {hidden ? (
+        <p className="needs-scope">
+          <span aria-hidden="true">⊘ </span>
+          {t('scope.missing', { scope: 'operator' })}
+        </p>
+      ) : (
+        provider.breakers.length === 0 && <p className="muted">{t('card.noProcesses')}</p>
+      )}
       {states.size > 1 && (
         <p className="warn" role="note">
           <span aria-hidden="true">⚠ </span>
@@ -268,9 +278,7 @@ function ProviderCard({
         </p>
       )}
       <p className="open-in" data-testid="open-in">
-        {openBreaker
-          ? t('card.openIn', { open: provider.openIn, all: provider.breakers.length })
-          : t('card.closedIn', { all: provider.breakers.length })}
+        {openBreaker ? t('card.openIn', { open: provider.openIn, all: provider.liveIn }) : t('card.closedIn', { all: provider.liveIn })}
       </p>
       <Breakers provider={provider} />
       <Windows provider={provider} />
@@ -309,7 +317,7 @@ function ProviderCard({
       </dl>
       <AuditTrail entries={audit} />
       <footer>
-        <ScopedButton scope="admin" onClick={() => setChanging(true)}>
+        <ScopedButton scope="operator" onClick={() => setChanging(true)}>
           {t('card.changeState')}
         </ScopedButton>
         <Link to={`/messages?q=${encodeURIComponent(`provider:${provider.name}`)}`}>{t('card.messages')}</Link>
@@ -334,17 +342,25 @@ export function OverviewPage() {
   useLive(WINDOWS_REFRESH_MS);
   const health = useQuery(trpc.providers.health.queryOptions());
   const overview = useQuery(trpc.stats.overview.queryOptions());
-  const firing = useQuery(trpc.alerts.list.queryOptions({ state: 'firing', limit: 50 }));
+  const operator = can('operator');
+  const firing = useQuery(trpc.alerts.list.queryOptions({ state: 'firing', limit: 50 }, { enabled: operator }));
   const series = useQuery(trpc.stats.series.queryOptions(picked ? { range, provider: picked } : { range }));
-  const audit = useQuery(trpc.providers.audit.queryOptions({ limit: 100 }, { enabled: can('operator') }));
+  const audit = useQuery(trpc.providers.audit.queryOptions({ limit: 100 }, { enabled: operator }));
   const alerts = firing.data?.items ?? [];
   const auditOf = (provider: string) => (audit.data ?? []).filter((entry) => entry.provider === provider);
   return (
     <>
       <h1>{t('nav.overview')}</h1>
       <QueryView query={overview}>{(data) => <Summary overview={data} alerts={alerts} />}</QueryView>
-      {firing.error ? <ErrorNote error={firing.error} /> : <FiringAlerts alerts={alerts} />}
+      {!operator ? (
+        <ScopeNote scope="operator" what={t('nav.alerts')} />
+      ) : firing.error ? (
+        <ErrorNote error={firing.error} />
+      ) : (
+        <FiringAlerts alerts={alerts} />
+      )}
       <h2>{t('overview.providers')}</h2>
+      {!operator && <ScopeNote scope="operator" what={t('overview.providerActions')} />}
       <QueryView query={health} empty={t('overview.noProviders')} isEmpty={(data) => data.providers.length === 0}>
         {(data) => (
           <div className="cards">

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { Dialog } from '../components/Dialog.js';
-import { ScopedButton } from '../components/ScopedButton.js';
+import { ScopedButton, ScopeNote } from '../components/ScopedButton.js';
 import { ErrorNote, QueryView } from '../components/states.js';
 import { Time } from '../format.js';
 import { useLang } from '../i18n.js';
@@ -32,12 +32,7 @@ export function SuppressionsPage() {
   return (
     <>
       <h1>{t('nav.suppressions')}</h1>
-      {!can('admin') && (
-        <p className="banner banner-info">
-          <span aria-hidden="true">⊘ </span>
-          {t('scope.missing', { scope: 'admin' })}
-        </p>
-      )}
+      {!can('admin') && <ScopeNote scope="admin" />}
       <search>
         <form
           className="search"
