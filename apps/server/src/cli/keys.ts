@@ -1,8 +1,8 @@
-import { type ApiKeyRecord, type ApiKeyScope, apiKeyScopes, createStore, isStoreError, type MailStore } from '@mailroute/store';
-import { readConfig, resolveConfigSource } from '../config/source.js';
+import { type ApiKeyRecord, type ApiKeyScope, apiKeyScopes, isStoreError } from '@mailroute/store';
 import { COMMAND_HELP } from './help.js';
 import { type CliIo, type Command, EXIT_OK, parseFlags, println, UsageError } from './io.js';
 import { formatTable } from './output.js';
+import { withStore } from './store-access.js';
 
 const USAGE = COMMAND_HELP.keys;
 
@@ -23,16 +23,6 @@ export const keysCommand: Command = async (args, io) => {
       throw new UsageError(action === undefined ? USAGE : `unknown keys action "${action}"\n${USAGE}`);
   }
 };
-
-async function withStore<T>(configFlag: string | undefined, io: CliIo, work: (store: MailStore) => Promise<T>): Promise<T> {
-  const { config } = await readConfig(resolveConfigSource(configFlag, io.env), io.env);
-  const store = await createStore({ url: config.database.url, listen: false });
-  try {
-    return await work(store);
-  } finally {
-    await store.close();
-  }
-}
 
 function parseScopes(text: string): ApiKeyScope[] {
   const scopes = text

@@ -1,8 +1,8 @@
-import { createStore, isStoreError, type MailStore } from '@mailroute/store';
-import { readConfig, resolveConfigSource } from '../config/source.js';
+import { isStoreError } from '@mailroute/store';
 import { COMMAND_HELP } from './help.js';
 import { type CliIo, type Command, EXIT_OK, parseFlags, println, UsageError } from './io.js';
 import { formatTable } from './output.js';
+import { withStore } from './store-access.js';
 
 const USAGE = COMMAND_HELP.senders;
 
@@ -18,16 +18,6 @@ export const sendersCommand: Command = async (args, io) => {
       throw new UsageError(action === undefined ? USAGE : `unknown senders action "${action}"\n${USAGE}`);
   }
 };
-
-async function withStore<T>(configFlag: string | undefined, io: CliIo, work: (store: MailStore) => Promise<T>): Promise<T> {
-  const { config } = await readConfig(resolveConfigSource(configFlag, io.env), io.env);
-  const store = await createStore({ url: config.database.url, listen: false });
-  try {
-    return await work(store);
-  } finally {
-    await store.close();
-  }
-}
 
 async function listSenders(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseFlags(args, { config: { type: 'string' }, tenant: { type: 'string' } });
